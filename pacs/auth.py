@@ -1,0 +1,52 @@
+"""Who is calling, and which organization they act for: bearer tokens and the organization scope.
+
+DICOMweb accepts the browser session and ``Authorization: Bearer <token>`` (tokens issued per user in the
+admin or with ``manage.py issue_token``). A user without an organization can see nothing.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions
+
+from pacs.models import ApiToken, Organization
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):  # type: ignore[no-untyped-def]
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Malformed Authorization header: expected 'Bearer <token>'")
+        key = header[1].decode(errors="replace")
+        token = ApiToken.objects.select_related("user__organization").filter(key_hash=ApiToken.hash_key(key)).first()
+        if token is None or token.is_expired() or not token.user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid or expired token")
+        now = timezone.now()
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 300:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+    def authenticate_header(self, request):  # type: ignore[no-untyped-def]
+        # Makes DRF answer 401 (not 403) to an unauthenticated request.
+        return 'Bearer realm="pacs"'
+
+
+class IsOrganizationMember(permissions.BasePermission):
+    message = "Your account does not belong to an organization."
+
+    def has_permission(self, request, view):  # type: ignore[no-untyped-def]
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        return user.organization_id is not None
+
+
+def organization_of(user) -> Organization:  # type: ignore[no-untyped-def]
+    organization = getattr(user, "organization", None)
+    if organization is None:
+        raise exceptions.PermissionDenied(IsOrganizationMember.message)
+    return organization

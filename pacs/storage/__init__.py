@@ -1,0 +1,77 @@
+"""Where instance files live: ``{root}/{organization}/{Study}/{Series}/{SOP}.dcm`` on local disk.
+
+Writes are atomic and durable: a temporary file in the target folder, fsync, rename, fsync of the folder.
+A reader therefore sees either no file or a whole one, and a crash leaves at most a ``.tmp`` file behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+
+
+def storage_root() -> Path:
+    return Path(settings.PACS_STORAGE_ROOT)
+
+
+def absolute_path(relative_path: str) -> Path:
+    return storage_root() / relative_path
+
+
+def instance_relative_path(
+    *, organization_slug: str, study_uid: str, series_uid: str, sop_uid: str, variant: str = ""
+) -> str:
+    name = f"{sop_uid}-{variant}.dcm" if variant else f"{sop_uid}.dcm"
+    return f"{organization_slug}/{study_uid}/{series_uid}/{name}"
+
+
+def write_atomic(relative_path: str, chunks: Iterable[bytes]) -> int:
+    """Write the chunks to ``relative_path`` durably; return the number of bytes written."""
+    target = absolute_path(relative_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+                size += len(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    _fsync_directory(target.parent)
+    return size
+
+
+def delete(relative_path: str) -> None:
+    absolute_path(relative_path).unlink(missing_ok=True)
+
+
+def open_binary(relative_path: str) -> BinaryIO:
+    return open(absolute_path(relative_path), "rb")
+
+
+def read_ranges(relative_path: str, ranges: Iterable[tuple[int, int]]) -> bytes:
+    """Read and join byte ranges ``(offset, length)`` of a stored file."""
+    parts = []
+    with open_binary(relative_path) as handle:
+        for offset, length in ranges:
+            handle.seek(offset)
+            parts.append(handle.read(length))
+    return b"".join(parts)
+
+
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

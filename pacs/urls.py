@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView
+
+from dicomweb.views.routing import WadoUriResource
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("dicomweb/", include("dicomweb.urls")),
+    re_path(r"^wado/?$", WadoUriResource.as_view(), name="wado-uri"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("viewer.urls")),
+]
