@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from pacs.models import ApiToken, Instance, Organization, Patient, Series, Study, User
+from pacs.models import ApiToken, Instance, Organization, Patient, RemoteAE, Series, Study, User
 
 
 @admin.register(Organization)
@@ -65,3 +65,10 @@ class InstanceAdmin(admin.ModelAdmin):
     list_display = ("sop_instance_uid", "sop_class_uid", "transfer_syntax_uid", "number_of_frames", "file_size")
     exclude = ("metadata", "frame_index")
     raw_id_fields = ("series",)
+
+
+@admin.register(RemoteAE)
+class RemoteAEAdmin(admin.ModelAdmin):
+    list_display = ("ae_title", "host", "port", "organization", "allow_store", "allow_query", "allow_retrieve")
+    list_filter = ("organization",)
+    search_fields = ("ae_title", "host", "description")

@@ -184,3 +184,27 @@ class Instance(models.Model):
 
     def __str__(self) -> str:
         return self.sop_instance_uid
+
+
+class RemoteAE(models.Model):
+    """A known DICOM application entity: who may associate with us, and where C-MOVE may send.
+
+    The calling AE title decides the organization of what it stores and what it may see.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="remote_aes")
+    ae_title = models.CharField(_("AE title"), max_length=16, unique=True)
+    host = models.CharField(_("host"), max_length=255)
+    port = models.PositiveIntegerField(_("port"), default=104)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    allow_store = models.BooleanField(_("may store"), default=True)
+    allow_query = models.BooleanField(_("may query"), default=True)
+    allow_retrieve = models.BooleanField(_("may retrieve"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("remote application entity")
+        verbose_name_plural = _("remote application entities")
+
+    def __str__(self) -> str:
+        return f"{self.ae_title}@{self.host}:{self.port}"

@@ -102,7 +102,9 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "db.sqlite3",
+            "NAME": env_path("SQLITE_PATH", VAR_DIR / "db.sqlite3"),
+            # Tests share their database with a real worker process, so it must be a file.
+            "TEST": {"NAME": str(VAR_DIR / "test-db.sqlite3")},
             "OPTIONS": {
                 # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN
                 # so two writers queue on the busy timeout instead of failing with "database is locked".

@@ -1,0 +1,168 @@
+"""Shared fixtures: organizations, users and tokens, a live HTTP server, a real Celery worker process.
+
+The live server is pytest-django's (a threaded WSGI server on a real socket); the worker is a separate
+``celery worker`` process on the same test database (a file for SQLite, the test database on
+PostgreSQL) and the configured broker (the file-system broker, or Redis when ``REDIS_URL`` is set).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection
+
+from pacs.ingest import IngestOrigin, instance_ingest
+from pacs.models import ApiToken, Organization, User
+
+REPO = Path(__file__).resolve().parent.parent
+PYDICOM_TEST_FILES = Path(__import__("pydicom").__file__).parent / "data" / "test_files"
+PYDICOM_CHARSET_FILES = Path(__import__("pydicom").__file__).parent / "data" / "charset_files"
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", REPO / "test-artifacts"))
+
+
+@pytest.fixture
+def org_alpha(db) -> Organization:
+    return Organization.objects.create(slug="alpha", name="Alpha Hospital")
+
+
+@pytest.fixture
+def org_beta(db) -> Organization:
+    return Organization.objects.create(slug="beta", name="Beta Hospital")
+
+
+def _user_with_token(org: Organization, username: str) -> tuple[User, str]:
+    user = User.objects.create_user(username=username, password="secret-pass-123", organization=org)
+    _token, key = ApiToken.issue(user=user, name="tests")
+    return user, key
+
+
+@pytest.fixture
+def alpha_token(org_alpha) -> str:
+    return _user_with_token(org_alpha, "alice")[1]
+
+
+@pytest.fixture
+def beta_token(org_beta) -> str:
+    return _user_with_token(org_beta, "bob")[1]
+
+
+class Http(requests.Session):
+    """A requests session bound to the live server, with a bearer token; ``get("/dicomweb/...")``."""
+
+    def __init__(self, root: str, token: str | None) -> None:
+        super().__init__()
+        self.root = root
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        if url.startswith("/"):
+            url = self.root + url
+        kwargs.setdefault("timeout", 60)
+        return super().request(method, url, *args, **kwargs)
+
+
+@pytest.fixture
+def live_url(live_server) -> str:
+    return live_server.url
+
+
+@pytest.fixture
+def alpha_http(live_url, alpha_token) -> Iterator[Http]:
+    with Http(live_url, alpha_token) as session:
+        yield session
+
+
+@pytest.fixture
+def beta_http(live_url, beta_token) -> Iterator[Http]:
+    with Http(live_url, beta_token) as session:
+        yield session
+
+
+@pytest.fixture
+def anonymous_http(live_url) -> Iterator[Http]:
+    with Http(live_url, None) as session:
+        yield session
+
+
+@pytest.fixture
+def alpha_client(live_url, alpha_token):  # type: ignore[no-untyped-def]
+    from dicomweb_client.api import DICOMwebClient
+
+    return DICOMwebClient(url=f"{live_url}/dicomweb", headers={"Authorization": f"Bearer {alpha_token}"})
+
+
+@pytest.fixture
+def ingest(db):  # type: ignore[no-untyped-def]
+    """Store files straight through the ingest pipeline: ``ingest(org, path_or_bytes, ...)``."""
+
+    def _ingest(org: Organization, *sources: Path | bytes):  # type: ignore[no-untyped-def]
+        return [instance_ingest(source=s, origin=IngestOrigin(kind="import", organization=org)) for s in sources]
+
+    return _ingest
+
+
+def _worker_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        env["SQLITE_PATH"] = str(db["NAME"])
+    else:
+        env["DATABASE_URL"] = (
+            f"postgres://{db.get('USER') or ''}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+        )
+    env["CELERY_TASK_ALWAYS_EAGER"] = "0"
+    return env
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen]:  # type: ignore[no-untyped-def]
+    """A real ``celery worker`` process on the test database, for as long as the session lasts."""
+    with django_db_blocker.unblock():
+        connection.ensure_connection()
+    log_path = ARTIFACTS / "celery-worker.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "pacs", "worker", "--pool=solo", "--loglevel=INFO",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=REPO,
+            env=_worker_environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"celery worker exited with {process.returncode}; see {log_path}")
+        if b"ready." in log_path.read_bytes():
+            break
+        time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError(f"celery worker did not become ready; see {log_path}")
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` until it returns a truthy value; fail the test with a clear message otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout} s")

@@ -1,0 +1,6 @@
+"""A pytest plugin loaded with -p, so it runs before Django's settings load: the test session gets its own var/ (storage, broker, database)."""
+
+import os
+import tempfile
+
+os.environ.setdefault("PACS_VAR_DIR", tempfile.mkdtemp(prefix="pacs-test-"))
