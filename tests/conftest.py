@@ -28,6 +28,12 @@ PYDICOM_CHARSET_FILES = Path(__import__("pydicom").__file__).parent / "data" / "
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", REPO / "test-artifacts"))
 
 
+@pytest.fixture(autouse=True)
+def _fresh_storage_root(settings, tmp_path):  # type: ignore[no-untyped-def]
+    """Each test sees an empty archive on disk, as it sees an empty database."""
+    settings.PACS_STORAGE_ROOT = tmp_path / "storage"
+
+
 @pytest.fixture
 def org_alpha(db) -> Organization:
     return Organization.objects.create(slug="alpha", name="Alpha Hospital")

@@ -214,10 +214,17 @@ def _parse_without_file_meta(buffer: bytes) -> tuple[Dataset, bytes]:
 
 def _check_complete(buffer: bytes, dataset: Dataset) -> None:
     """Refuse truncated files: every element must be readable and end inside the buffer."""
-    raw = dataset.get_item(0x7FE00010, keep_deferred=True)
-    if isinstance(raw, RawDataElement) and raw.value is None and raw.length != 0xFFFFFFFF:
-        if raw.value_tell is None or raw.value_tell + raw.length > len(buffer):
-            raise DicomStatusError(errors.CANNOT_UNDERSTAND, "Truncated file: Pixel Data ends past the end")
+    tags = list(dataset.keys())
+    if not tags:
+        raise DicomStatusError(errors.CANNOT_UNDERSTAND, "The file has no data set after its File Meta Information")
+    # pydicom stops quietly at the end of a truncated file; the last element then claims more bytes
+    # than there are.
+    last = dataset.get_item(tags[-1], keep_deferred=True)
+    if isinstance(last, RawDataElement) and last.length != 0xFFFFFFFF and last.value_tell is not None:
+        if last.value_tell + last.length > len(buffer):
+            raise DicomStatusError(
+                errors.CANNOT_UNDERSTAND, f"Truncated file: element {last.tag} ends past the end of the data"
+            )
     try:
         _convert_all(dataset)
     except Exception as exc:  # noqa: BLE001
