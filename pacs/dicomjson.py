@@ -13,6 +13,8 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
+from pacs.charsets import clean_json_strings
+
 logger = logging.getLogger(__name__)
 
 BULK_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
@@ -53,6 +55,8 @@ def dataset_to_index_json(dataset: Dataset) -> dict[str, dict[str, Any]]:
                 result[key] = element.to_json_dict(None, _INLINE_EVERYTHING)
         except Exception as exc:  # noqa: BLE001 - one bad element must not refuse the whole instance
             logger.warning("Leaving out %s from the index JSON: %s", Tag(tag), exc)
+    if "2022" in str(dataset.get("SpecificCharacterSet", "")):
+        result = clean_json_strings(result)
     return result
 
 

@@ -30,6 +30,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID, ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
 
 from pacs import levels, names, storage
+from pacs.charsets import strip_escape_sequences
 from pacs.dicomjson import PIXEL_DATA_TAGS, dataset_to_index_json
 from pacs.ingest import errors
 from pacs.ingest.errors import DicomStatusError
@@ -366,19 +367,19 @@ def _index(
 
 
 def _patient_upsert(organization: Organization, dataset: Dataset, index_json: dict) -> Patient:
-    patient_id = str(dataset.get("PatientID", "") or "")[:64]
-    issuer = str(dataset.get("IssuerOfPatientID", "") or "")[:64]
+    patient_id = _text(dataset, "PatientID", 64)
+    issuer = _text(dataset, "IssuerOfPatientID", 64)
     patient, _created = Patient.objects.select_for_update().get_or_create(
         organization=organization, patient_id=patient_id, issuer_of_patient_id=issuer
     )
-    name = str(dataset.get("PatientName", "") or "")
+    name = strip_escape_sequences(str(dataset.get("PatientName", "") or ""))
     pinyin, initials = names.pinyin_forms(name)
     patient.patient_name = name[:324]
     patient.patient_name_folded = names.fold(name)[:324]
     patient.patient_name_pinyin = pinyin[:324]
     patient.patient_name_initials = initials[:64]
     patient.birth_date = _date(dataset.get("PatientBirthDate"))
-    patient.sex = str(dataset.get("PatientSex", "") or "")[:16]
+    patient.sex = _text(dataset, "PatientSex", 16)
     patient.attributes = levels.subset(index_json, levels.PATIENT_TAGS)
     patient.save()
     return patient
@@ -386,22 +387,22 @@ def _patient_upsert(organization: Organization, dataset: Dataset, index_json: di
 
 def _study_update(study: Study, dataset: Dataset, index_json: dict) -> None:
     study.study_date = _date(dataset.get("StudyDate"))
-    study.study_time = str(dataset.get("StudyTime", "") or "")[:16]
-    study.accession_number = str(dataset.get("AccessionNumber", "") or "")[:64]
-    study.study_id = str(dataset.get("StudyID", "") or "")[:16]
-    study.study_description = str(dataset.get("StudyDescription", "") or "")[:128]
-    study.referring_physician_name = str(dataset.get("ReferringPhysicianName", "") or "")[:324]
+    study.study_time = _text(dataset, "StudyTime", 16)
+    study.accession_number = _text(dataset, "AccessionNumber", 64)
+    study.study_id = _text(dataset, "StudyID", 16)
+    study.study_description = _text(dataset, "StudyDescription", 128)
+    study.referring_physician_name = _text(dataset, "ReferringPhysicianName", 324)
     study.attributes = {**study.attributes, **levels.subset(index_json, levels.STUDY_TAGS)}
     study.save()
 
 
 def _series_update(series: Series, dataset: Dataset, index_json: dict) -> None:
-    series.modality = str(dataset.get("Modality", "") or "")[:16]
+    series.modality = _text(dataset, "Modality", 16)
     series.series_number = _int(dataset.get("SeriesNumber"))
-    series.series_description = str(dataset.get("SeriesDescription", "") or "")[:128]
-    series.body_part_examined = str(dataset.get("BodyPartExamined", "") or "")[:64]
+    series.series_description = _text(dataset, "SeriesDescription", 128)
+    series.body_part_examined = _text(dataset, "BodyPartExamined", 64)
     series.performed_procedure_step_start_date = _date(dataset.get("PerformedProcedureStepStartDate"))
-    series.performed_procedure_step_start_time = str(dataset.get("PerformedProcedureStepStartTime", "") or "")[:16]
+    series.performed_procedure_step_start_time = _text(dataset, "PerformedProcedureStepStartTime", 16)
     series.attributes = {**series.attributes, **levels.subset(index_json, levels.SERIES_TAGS)}
     series.save()
 
@@ -451,6 +452,11 @@ def _after_commit(instance: Instance, origin: IngestOrigin, old_path: str | None
         origin_kind=origin.kind,
         outcome="replaced" if replaced else "stored",
     )
+
+
+def _text(dataset: Dataset, keyword: str, max_length: int) -> str:
+    """A text attribute as stored in an index column: decoded, escape sequences removed, cut to fit."""
+    return strip_escape_sequences(str(dataset.get(keyword, "") or ""))[:max_length]
 
 
 def _int(value: object) -> int | None:

@@ -1,6 +1,7 @@
 from django.conf import settings
 
 
-def test_test_session_uses_its_own_var_dir():
+def test_test_session_never_touches_the_projects_var_dir():
     assert "pacs-test-" in str(settings.VAR_DIR)
-    assert str(settings.PACS_STORAGE_ROOT).startswith(str(settings.VAR_DIR))
+    assert str(settings.PACS_CACHE_ROOT).startswith(str(settings.VAR_DIR))
+    assert str(settings.DATABASES["default"]["TEST"]["NAME"]).startswith(str(settings.VAR_DIR))

@@ -1,0 +1,92 @@
+"""The ingest pipeline as a plain function: frame index, duplicates, failures leave nothing behind."""
+
+from __future__ import annotations
+
+import pydicom
+import pytest
+from django.db import OperationalError
+
+from pacs import storage
+from pacs.ingest import DicomStatusError, IngestOrigin, instance_ingest
+from pacs.ingest import pipeline
+from pacs.models import Instance, Series, Study
+from tests.conftest import PYDICOM_TEST_FILES
+from tests.dicomweb.helpers import make_instance
+
+pytestmark = pytest.mark.django_db
+
+
+def origin(org, **kwargs):  # type: ignore[no-untyped-def]
+    return IngestOrigin(kind="import", organization=org, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "name", ["CT_small.dcm", "JPEG2000.dcm", "MR_small_RLE.dcm", "SC_rgb_rle_2frame.dcm", "JPGExtended.dcm"]
+)
+def test_frames_read_by_offset_equal_pydicom_frames(org_alpha, name):
+    path = PYDICOM_TEST_FILES / name
+    result = instance_ingest(source=path, origin=origin(org_alpha))
+    instance = Instance.objects.get(pk=result.instance_id)
+    dataset = pydicom.dcmread(path)
+    frames = [storage.read_ranges(instance.file_path, ranges) for ranges in instance.frame_index]
+    if dataset.file_meta.TransferSyntaxUID.is_encapsulated:
+        from pydicom.encaps import generate_frames
+
+        expected = list(generate_frames(dataset.PixelData, number_of_frames=int(dataset.get("NumberOfFrames", 1))))
+        assert [f.rstrip(b"\0") for f in frames] == [e.rstrip(b"\0") for e in expected]
+    else:
+        assert b"".join(frames) == dataset.PixelData[: len(b"".join(frames))]
+    assert len(frames) == int(dataset.get("NumberOfFrames", 1))
+
+
+def test_counts_and_computed_attributes(org_alpha):
+    study_uid = pydicom.uid.generate_uid()
+    series_a, series_b = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
+    for series, modality in ((series_a, "CT"), (series_a, "CT"), (series_b, "SR")):
+        instance_ingest(source=make_instance(study_uid=study_uid, series_uid=series, modality=modality),
+                        origin=origin(org_alpha))
+    study = Study.objects.get(study_instance_uid=study_uid)
+    assert (study.number_of_series, study.number_of_instances, study.modalities_in_study) == (2, 3, "CT SR")
+    assert Series.objects.get(series_instance_uid=series_a).number_of_instances == 2
+
+
+def test_database_failure_answers_out_of_resources_and_leaves_no_file(org_alpha, monkeypatch):
+    def broken_index(**kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(pipeline, "_index", broken_index)
+    with pytest.raises(DicomStatusError) as caught:
+        instance_ingest(source=make_instance(), origin=origin(org_alpha))
+    assert caught.value.status == 0xA700
+    assert not any(p.is_file() for p in storage.storage_root().rglob("*"))
+
+
+def test_disk_failure_answers_out_of_resources(org_alpha, settings, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the storage root should be")
+    settings.PACS_STORAGE_ROOT = blocker
+    with pytest.raises(DicomStatusError) as caught:
+        instance_ingest(source=make_instance(), origin=origin(org_alpha))
+    assert caught.value.status == 0xA700
+    assert not Instance.objects.exists()
+
+
+def test_sop_class_other_than_negotiated_is_a900(org_alpha):
+    with pytest.raises(DicomStatusError) as caught:
+        instance_ingest(source=make_instance(), origin=origin(org_alpha, expected_sop_class_uid="1.2.840.10008.5.1.4.1.1.2"))
+    assert caught.value.status == 0xA900
+
+
+def test_keep_policy_keeps_the_first_version(org_alpha, settings):
+    import io
+
+    settings.PACS_DUPLICATE_POLICY = "keep"
+    first = make_instance(patient_name="First")
+    ds = pydicom.dcmread(io.BytesIO(first))
+    ds.PatientName = "Second"
+    second = io.BytesIO()
+    ds.save_as(second)
+    instance_ingest(source=first, origin=origin(org_alpha))
+    result = instance_ingest(source=second.getvalue(), origin=origin(org_alpha))
+    assert result.outcome == "duplicate"
+    assert storage.absolute_path(Instance.objects.get().file_path).read_bytes() == first
