@@ -12,4 +12,5 @@ def home(request: HttpRequest) -> HttpResponse:
         .select_related("patient")
         .order_by("-study_date", "-updated_at")[:100]
     )
-    return render(request, "viewer/home.html", {"studies": studies})
+    dicomweb_root = request.build_absolute_uri("/dicomweb")
+    return render(request, "viewer/home.html", {"studies": studies, "dicomweb_root": dicomweb_root})

@@ -1,0 +1,50 @@
+# Two commands: `make run` (set up and start everything) and `make test` (set up and run the tests).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/pacs
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+export PYTHONUNBUFFERED := 1
+
+.PHONY: run setup test test-sqlite test-postgres bench check clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e ".[test]"
+	touch $@
+
+setup: $(VENV)/.installed
+	deploy/install-system-packages.sh run
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py bootstrap
+
+## Start web (http://127.0.0.1:8000), the DIMSE service (PACS@127.0.0.1:11112) and the worker.
+run: setup
+	$(VENV)/bin/honcho start -f Procfile
+
+## Run the suite on SQLite, then on PostgreSQL with Redis when they are reachable (CI has both).
+test: $(VENV)/.installed
+	deploy/install-system-packages.sh test
+	$(PY) manage.py check --fail-level WARNING
+	$(MAKE) test-sqlite
+	@if $(PY) deploy/services_reachable.py "$(POSTGRES_TEST_URL)" "$(REDIS_TEST_URL)"; then \
+		$(MAKE) test-postgres; \
+	else \
+		echo "PostgreSQL or Redis not reachable: the PostgreSQL run is skipped (CI runs it)."; \
+	fi
+
+test-sqlite: $(VENV)/.installed
+	$(PY) -m pytest
+
+test-postgres: $(VENV)/.installed
+	DATABASE_URL=$(POSTGRES_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest
+
+bench: $(VENV)/.installed
+	deploy/install-system-packages.sh bench
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var test-artifacts
