@@ -4,3 +4,5 @@ import os
 import tempfile
 
 os.environ.setdefault("PACS_VAR_DIR", tempfile.mkdtemp(prefix="pacs-test-"))
+# Persistent connections in the live server's threads would keep the test database busy at teardown.
+os.environ.setdefault("DB_CONN_MAX_AGE", "0")
