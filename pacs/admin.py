@@ -45,8 +45,16 @@ class PatientAdmin(admin.ModelAdmin):
 
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
-    list_display = ("study_instance_uid", "patient", "study_date", "accession_number", "modalities_in_study",
-                    "number_of_series", "number_of_instances", "organization")
+    list_display = (
+        "study_instance_uid",
+        "patient",
+        "study_date",
+        "accession_number",
+        "modalities_in_study",
+        "number_of_series",
+        "number_of_instances",
+        "organization",
+    )
     list_filter = ("organization",)
     search_fields = ("study_instance_uid", "accession_number", "patient__patient_id")
     exclude = ("attributes",)

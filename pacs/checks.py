@@ -21,9 +21,7 @@ def storage_checks(app_configs, **kwargs):  # type: ignore[no-untyped-def]
         if not os.access(root, os.W_OK):
             problems.append(Error(f"{name} {root} is not writable", id="pacs.E002"))
     if settings.PACS_DUPLICATE_POLICY not in ("replace", "keep"):
-        problems.append(
-            Error("PACS_DUPLICATE_POLICY must be 'replace' or 'keep'", id="pacs.E003")
-        )
+        problems.append(Error("PACS_DUPLICATE_POLICY must be 'replace' or 'keep'", id="pacs.E003"))
     return problems
 
 

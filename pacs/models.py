@@ -33,7 +33,12 @@ class Organization(models.Model):
 
 class User(AbstractUser):
     organization = models.ForeignKey(
-        Organization, verbose_name=_("organization"), null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+        Organization,
+        verbose_name=_("organization"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
     )
 
 

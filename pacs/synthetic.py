@@ -51,8 +51,18 @@ def head_phantom_slice(rows: int, columns: int, z: float) -> np.ndarray:
     return image
 
 
-def _base(patient: Patient, *, study_uid: str, series_uid: str, modality: str, study_date: str,
-          accession: str, study_description: str, series_description: str, series_number: int) -> Dataset:
+def _base(
+    patient: Patient,
+    *,
+    study_uid: str,
+    series_uid: str,
+    modality: str,
+    study_date: str,
+    accession: str,
+    study_description: str,
+    series_description: str,
+    series_number: int,
+) -> Dataset:
     ds = Dataset()
     ds.SpecificCharacterSet = patient.charset
     ds.StudyInstanceUID = study_uid
@@ -108,9 +118,17 @@ def ct_series(
     pixel_spacing = 220.0 / size
     for index in range(slices):
         z = -1 + 2 * (index + 0.5) / slices
-        ds = _base(patient, study_uid=study_uid, series_uid=series_uid, modality="CT", study_date=study_date,
-                   accession=accession, study_description="CT HEAD", series_description="Axial 2.5mm",
-                   series_number=2)
+        ds = _base(
+            patient,
+            study_uid=study_uid,
+            series_uid=series_uid,
+            modality="CT",
+            study_date=study_date,
+            accession=accession,
+            study_description="CT HEAD",
+            series_description="Axial 2.5mm",
+            series_number=2,
+        )
         ds.SOPClassUID = CTImageStorage
         ds.SOPInstanceUID = generate_uid()
         ds.InstanceNumber = index + 1
@@ -134,14 +152,23 @@ def ct_series(
         yield _to_part10(ds)
 
 
-def mr_series(patient: Patient, *, slices: int = 20, size: int = 192, study_date: str = "20241020",
-              accession: str = "MR0001") -> Iterator[bytes]:
+def mr_series(
+    patient: Patient, *, slices: int = 20, size: int = 192, study_date: str = "20241020", accession: str = "MR0001"
+) -> Iterator[bytes]:
     study_uid, series_uid, frame_of_reference = generate_uid(), generate_uid(), generate_uid()
     for index in range(slices):
         z = -0.8 + 1.6 * index / max(slices - 1, 1)
-        ds = _base(patient, study_uid=study_uid, series_uid=series_uid, modality="MR", study_date=study_date,
-                   accession=accession, study_description="MR BRAIN", series_description="T2 AX",
-                   series_number=3)
+        ds = _base(
+            patient,
+            study_uid=study_uid,
+            series_uid=series_uid,
+            modality="MR",
+            study_date=study_date,
+            accession=accession,
+            study_description="MR BRAIN",
+            series_description="T2 AX",
+            series_number=3,
+        )
         ds.SOPClassUID = MRImageStorage
         ds.SOPInstanceUID = generate_uid()
         ds.InstanceNumber = index + 1
@@ -163,11 +190,20 @@ def mr_series(patient: Patient, *, slices: int = 20, size: int = 192, study_date
         yield _to_part10(ds)
 
 
-def chest_radiograph(patient: Patient, *, size: int = 512, study_date: str = "20241101",
-                     accession: str = "DX0001") -> bytes:
-    ds = _base(patient, study_uid=generate_uid(), series_uid=generate_uid(), modality="DX", study_date=study_date,
-               accession=accession, study_description="CHEST PA", series_description="PA",
-               series_number=1)
+def chest_radiograph(
+    patient: Patient, *, size: int = 512, study_date: str = "20241101", accession: str = "DX0001"
+) -> bytes:
+    ds = _base(
+        patient,
+        study_uid=generate_uid(),
+        series_uid=generate_uid(),
+        modality="DX",
+        study_date=study_date,
+        accession=accession,
+        study_description="CHEST PA",
+        series_description="PA",
+        series_number=1,
+    )
     ds.SOPClassUID = DigitalXRayImageStorageForPresentation
     ds.SOPInstanceUID = generate_uid()
     ds.InstanceNumber = 1
@@ -182,7 +218,9 @@ def chest_radiograph(patient: Patient, *, size: int = 512, study_date: str = "20
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
     y, x = np.mgrid[-1 : 1 : size * 1j, -1 : 1 : size * 1j]
     body = ((x / 0.85) ** 2 + (y / 0.95) ** 2 <= 1) * 2200
-    lungs = (((x + 0.38) / 0.27) ** 2 + ((y + 0.05) / 0.6) ** 2 <= 1) | (((x - 0.38) / 0.27) ** 2 + ((y + 0.05) / 0.6) ** 2 <= 1)
+    lungs = (((x + 0.38) / 0.27) ** 2 + ((y + 0.05) / 0.6) ** 2 <= 1) | (
+        ((x - 0.38) / 0.27) ** 2 + ((y + 0.05) / 0.6) ** 2 <= 1
+    )
     image = body - lungs * 1500 + ((np.abs(x) < 0.07) & (y > -0.8)) * 1200
     ds.PixelData = np.clip(image, 0, 4095).astype(np.uint16).tobytes()
     ds.WindowCenter, ds.WindowWidth = 1600, 3000

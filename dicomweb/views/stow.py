@@ -12,7 +12,6 @@ import io
 import logging
 
 import pydicom
-
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 
@@ -41,10 +40,10 @@ def store_instances(request, study: str | None = None) -> HttpResponse:  # type:
     content_type = request.META.get("CONTENT_TYPE", "")
     media_type, params = parse_content_type(content_type) if content_type else ("", {})
     if media_type != "multipart/related":
-        return _error(415, f"Content-Type must be multipart/related; type=\"{DICOM}\", not {content_type!r}")
+        return _error(415, f'Content-Type must be multipart/related; type="{DICOM}", not {content_type!r}')
     part_type = params.get("type", DICOM).lower()
     if part_type != DICOM:
-        return _error(415, f"Only type=\"{DICOM}\" is supported, not {part_type!r}")
+        return _error(415, f'Only type="{DICOM}" is supported, not {part_type!r}')
     boundary = params.get("boundary")
     if not boundary:
         return _error(400, "The multipart/related Content-Type has no boundary parameter")
@@ -122,8 +121,9 @@ def _failure(reason: int, comment: str, body: bytes | None = None) -> dict:
 
 def _identify(body: bytes) -> tuple[str, str]:
     try:
-        dataset = pydicom.dcmread(io.BytesIO(body), stop_before_pixels=True, force=True,
-                                  specific_tags=["SOPClassUID", "SOPInstanceUID"])
+        dataset = pydicom.dcmread(
+            io.BytesIO(body), stop_before_pixels=True, force=True, specific_tags=["SOPClassUID", "SOPInstanceUID"]
+        )
         return str(dataset.get("SOPClassUID", "")), str(dataset.get("SOPInstanceUID", ""))
     except Exception:  # noqa: BLE001 - unparseable is exactly why it failed
         return "", ""

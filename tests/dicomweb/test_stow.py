@@ -134,7 +134,9 @@ def test_wrong_content_types_are_415(alpha_http):
     assert "multipart/related" in response.json()["error"]
     body, content_type = multipart([b"{}"])
     response = alpha_http.post(
-        "/dicomweb/studies", data=body, headers={"Content-Type": content_type.replace("application/dicom", "application/dicom+json")}
+        "/dicomweb/studies",
+        data=body,
+        headers={"Content-Type": content_type.replace("application/dicom", "application/dicom+json")},
     )
     assert response.status_code == 415
 
@@ -145,7 +147,7 @@ def test_missing_boundary_and_empty_body_are_400(alpha_http):
     )
     assert response.status_code == 400
     response = alpha_http.post(
-        "/dicomweb/studies", data=b"no parts here", headers={"Content-Type": 'multipart/related; boundary=abc'}
+        "/dicomweb/studies", data=b"no parts here", headers={"Content-Type": "multipart/related; boundary=abc"}
     )
     assert response.status_code == 400
 

@@ -8,7 +8,7 @@ from django.db import OperationalError
 
 from pacs import storage
 from pacs.ingest import DicomStatusError, IngestOrigin, instance_ingest
-from pacs.ingest import pipeline
+from pacs.ingest import index
 from pacs.models import Instance, Series, Study
 from tests.conftest import PYDICOM_TEST_FILES
 from tests.dicomweb.helpers import make_instance
@@ -43,8 +43,9 @@ def test_counts_and_computed_attributes(org_alpha):
     study_uid = pydicom.uid.generate_uid()
     series_a, series_b = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
     for series, modality in ((series_a, "CT"), (series_a, "CT"), (series_b, "SR")):
-        instance_ingest(source=make_instance(study_uid=study_uid, series_uid=series, modality=modality),
-                        origin=origin(org_alpha))
+        instance_ingest(
+            source=make_instance(study_uid=study_uid, series_uid=series, modality=modality), origin=origin(org_alpha)
+        )
     study = Study.objects.get(study_instance_uid=study_uid)
     assert (study.number_of_series, study.number_of_instances, study.modalities_in_study) == (2, 3, "CT SR")
     assert Series.objects.get(series_instance_uid=series_a).number_of_instances == 2
@@ -54,7 +55,7 @@ def test_database_failure_answers_out_of_resources_and_leaves_no_file(org_alpha,
     def broken_index(**kwargs):  # type: ignore[no-untyped-def]
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(pipeline, "_index", broken_index)
+    monkeypatch.setattr(index, "_index", broken_index)
     with pytest.raises(DicomStatusError) as caught:
         instance_ingest(source=make_instance(), origin=origin(org_alpha))
     assert caught.value.status == 0xA700
@@ -73,7 +74,9 @@ def test_disk_failure_answers_out_of_resources(org_alpha, settings, tmp_path):
 
 def test_sop_class_other_than_negotiated_is_a900(org_alpha):
     with pytest.raises(DicomStatusError) as caught:
-        instance_ingest(source=make_instance(), origin=origin(org_alpha, expected_sop_class_uid="1.2.840.10008.5.1.4.1.1.2"))
+        instance_ingest(
+            source=make_instance(), origin=origin(org_alpha, expected_sop_class_uid="1.2.840.10008.5.1.4.1.1.2")
+        )
     assert caught.value.status == 0xA900
 
 
