@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from dicomweb.views.routing import WadoUriResource
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("dicomweb/", include("dicomweb.urls")),
     re_path(r"^wado/?$", WadoUriResource.as_view(), name="wado-uri"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/", include("pacs.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("viewer.urls")),
 ]
