@@ -7,6 +7,7 @@ from dicomweb.views import routing as r
 UID = r"(?P<{}>[0-9.]+)"
 ST, SE, IN = UID.format("study"), UID.format("series"), UID.format("instance")
 FRAMES = r"(?P<frames>[0-9]+(?:,[0-9]+)*)"
+BULK = r"(?P<tag_path>[0-9A-Fa-f/]+)"
 
 urlpatterns = [
     re_path(r"^studies/?$", r.StudiesResource.as_view()),
@@ -28,7 +29,7 @@ urlpatterns = [
     re_path(rf"^studies/{ST}/series/{SE}/instances/{IN}/frames/{FRAMES}/?$", r.FramesResource.as_view()),
     re_path(rf"^studies/{ST}/series/{SE}/instances/{IN}/frames/{FRAMES}/rendered/?$", r.RenderedResource.as_view()),
     re_path(rf"^studies/{ST}/series/{SE}/instances/{IN}/frames/{FRAMES}/thumbnail/?$", r.ThumbnailResource.as_view()),
-    re_path(rf"^studies/{ST}/series/{SE}/instances/{IN}/bulk/(?P<tag_path>[0-9A-Fa-f/]+)/?$", r.BulkDataResource.as_view()),
+    re_path(rf"^studies/{ST}/series/{SE}/instances/{IN}/bulk/{BULK}/?$", r.BulkDataResource.as_view()),
     re_path(r"^series/?$", r.SeriesSearchResource.as_view()),
     re_path(r"^instances/?$", r.InstancesSearchResource.as_view()),
 ]

@@ -6,6 +6,7 @@ are switched off because DICOMweb negotiates media types of its own (see ``dicom
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
@@ -39,3 +40,17 @@ class DicomWebView(APIView):
 
 def request_organization(request: HttpRequest) -> Organization:
     return organization_of(request.user)
+
+
+def dicomweb_root_url(request: HttpRequest) -> str:
+    """The absolute URL of the DICOMweb root, for BulkDataURIs and Content-Location.
+
+    ``PACS_PUBLIC_URL`` wins when set; otherwise the request's own host, which honours X-Forwarded-Host
+    and -Proto when ``USE_X_FORWARDED_HOST`` is on (and ``SECURE_PROXY_SSL_HEADER`` is configured).
+    """
+    path = request.path
+    root_path = path[: path.index("/studies")] if "/studies" in path else path.rstrip("/")
+    if settings.PACS_PUBLIC_URL:
+        script_prefix = request.META.get("SCRIPT_NAME", "")
+        return settings.PACS_PUBLIC_URL.rstrip("/") + root_path.removeprefix(script_prefix)
+    return request.build_absolute_uri(root_path)

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 
 from dicomweb.multipart import BodyTooLarge, MultipartError, iter_parts, parse_content_type
-from dicomweb.views.base import request_organization
+from dicomweb.views.base import dicomweb_root_url, request_organization
 from pacs.ingest import DicomStatusError, IngestOrigin, IngestResult, instance_ingest
 from pacs.ingest import errors as status
 
@@ -130,7 +130,7 @@ def _identify(body: bytes) -> tuple[str, str]:
 
 
 def _response_dataset(request, stored: list[IngestResult], failed: list[dict], study: str | None) -> dict:  # type: ignore[no-untyped-def]
-    base = request.build_absolute_uri("/dicomweb").rstrip("/")
+    base = dicomweb_root_url(request)
     response: dict = {}
     study_uids = {result.study_instance_uid for result in stored}
     target_study = study or (next(iter(study_uids)) if len(study_uids) == 1 else None)

@@ -7,8 +7,7 @@ import pytest
 from django.db import OperationalError
 
 from pacs import storage
-from pacs.ingest import DicomStatusError, IngestOrigin, instance_ingest
-from pacs.ingest import index
+from pacs.ingest import DicomStatusError, IngestOrigin, index, instance_ingest
 from pacs.models import Instance, Series, Study
 from tests.conftest import PYDICOM_TEST_FILES
 from tests.dicomweb.helpers import make_instance
