@@ -35,4 +35,8 @@ def dimse_checks(app_configs, **kwargs):  # type: ignore[no-untyped-def]
         )
     if not 1 <= settings.DIMSE_PORT <= 65535:
         problems.append(Error(f"DIMSE_PORT {settings.DIMSE_PORT} is not a TCP port", id="pacs.E011"))
+    if settings.DIMSE_MAX_ASSOCIATIONS < 1:
+        problems.append(Error("DIMSE_MAX_ASSOCIATIONS must be at least 1", id="pacs.E012"))
+    if settings.DIMSE_MAX_PDU_SIZE and settings.DIMSE_MAX_PDU_SIZE < 4096:
+        problems.append(Error("DIMSE_MAX_PDU_SIZE must be 0 (unlimited) or at least 4096", id="pacs.E013"))
     return problems

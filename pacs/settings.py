@@ -158,6 +158,18 @@ PACS_PUBLIC_URL = env_str("PACS_PUBLIC_URL", "")
 DIMSE_AE_TITLE = env_str("DIMSE_AE_TITLE", "PACS")
 DIMSE_HOST = env_str("DIMSE_HOST", "127.0.0.1")
 DIMSE_PORT = env_int("DIMSE_PORT", 11112)
+DIMSE_MAX_PDU_SIZE = env_int("DIMSE_MAX_PDU_SIZE", 0)  # 0: unlimited (PS3.8 D.1)
+DIMSE_MAX_ASSOCIATIONS = env_int("DIMSE_MAX_ASSOCIATIONS", 32)
+DIMSE_ACSE_TIMEOUT = env_int("DIMSE_ACSE_TIMEOUT", 30)
+DIMSE_DIMSE_TIMEOUT = env_int("DIMSE_DIMSE_TIMEOUT", 120)
+DIMSE_NETWORK_TIMEOUT = env_int("DIMSE_NETWORK_TIMEOUT", 120)
+DIMSE_CONNECTION_TIMEOUT = env_int("DIMSE_CONNECTION_TIMEOUT", 15)
+DIMSE_SHUTDOWN_GRACE = env_int("DIMSE_SHUTDOWN_GRACE", 30)
+# Several `manage.py dimse` processes may share the port (one Python process uses one core).
+DIMSE_REUSE_PORT = env_bool("DIMSE_REUSE_PORT", False)
+# Admit calling AEs with no RemoteAE into this organization (store and echo only).
+DIMSE_ACCEPT_UNKNOWN_AES = env_bool("DIMSE_ACCEPT_UNKNOWN_AES", False)
+DIMSE_UNKNOWN_AE_ORGANIZATION = env_str("DIMSE_UNKNOWN_AE_ORGANIZATION", "")  # default: PACS_DEFAULT_ORGANIZATION
 
 # --- HTTP API -------------------------------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.db import OperationalError
 
 from pacs import storage
 from pacs.dicomjson import dataset_to_index_json
@@ -40,6 +41,7 @@ class IngestOrigin:
     description: str = ""
     expected_study_uid: str | None = None
     expected_sop_class_uid: str | None = None
+    expected_sop_instance_uid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,11 +60,14 @@ def instance_ingest(*, source: bytes | Path, origin: IngestOrigin) -> IngestResu
     parsed = parse_instance(buffer)
     _validate(parsed, origin)
 
-    existing = (
-        Instance.objects.filter(series__study__organization=origin.organization, sop_instance_uid=parsed.sop_uid)
-        .select_related("series__study")
-        .first()
-    )
+    try:
+        existing = (
+            Instance.objects.filter(series__study__organization=origin.organization, sop_instance_uid=parsed.sop_uid)
+            .select_related("series__study")
+            .first()
+        )
+    except OperationalError as exc:
+        raise DicomStatusError(errors.OUT_OF_RESOURCES, "Database unavailable") from exc
     if existing is not None and (existing.file_sha256 == parsed.sha256 or settings.PACS_DUPLICATE_POLICY == "keep"):
         return _result(existing.pk, parsed, "duplicate")
 
@@ -127,6 +132,11 @@ def _validate(parsed: ParsedInstance, origin: IngestOrigin) -> None:
         raise DicomStatusError(
             errors.DATASET_DOES_NOT_MATCH,
             f"Instance belongs to study {parsed.study_uid}, not {origin.expected_study_uid}",
+        )
+    if origin.expected_sop_instance_uid and parsed.sop_uid != origin.expected_sop_instance_uid:
+        raise DicomStatusError(
+            errors.DATASET_DOES_NOT_MATCH,
+            f"SOP Instance UID {parsed.sop_uid} differs from the request's {origin.expected_sop_instance_uid}",
         )
     if origin.expected_sop_class_uid and parsed.sop_class_uid != origin.expected_sop_class_uid:
         raise DicomStatusError(

@@ -1,0 +1,285 @@
+"""Query/Retrieve C-MOVE and C-GET SCP (PS3.4 C.4.2, C.4.3) over the shared retrieve service.
+
+The identifier names what to retrieve by its unique keys (PS3.4 C.4.2.2.1, baseline hierarchical
+retrieve): a single value at each level above the Query/Retrieve Level and a list of UIDs at it. The
+instances are selected inside the calling AE's organization and sent by C-STORE sub-operations: over a
+new association to the Move Destination for C-MOVE, over the requesting association for C-GET.
+pynetdicom sends a Pending response after each sub-operation with the remaining, completed, failed and
+warning counts, and the final response with the Failed SOP Instance UID List when some failed
+(PS3.4 C.4.2.1.4 and C.4.3.1.4).
+
+An instance goes in its stored transfer syntax when the receiver accepted it for the SOP Class, and is
+otherwise converted by the codec module to a syntax the receiver accepted; one that cannot be converted
+(or read) is a failed sub-operation, never a failed retrieve.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import Error as DatabaseError
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.multival import MultiValue
+from pydicom.uid import UID
+from pynetdicom import evt
+from pynetdicom.association import Association
+from pynetdicom.sop_class import (
+    PatientRootQueryRetrieveInformationModelGet,
+    PatientRootQueryRetrieveInformationModelMove,
+    Verification,
+)
+
+from pacs.dimse.associations import AssociationRegistry, Peer
+from pacs.dimse.contexts import sub_association_contexts
+from pacs.dimse.network import handle_requestor_connection_open
+from pacs.ingest import DicomStatusError
+from pacs.models import RemoteAE, Study
+from pacs.retrieve import codecs
+from pacs.retrieve.errors import NotFound, RetrieveError
+from pacs.retrieve.instances import StoredInstance, instance_dataset, instances_select
+
+logger = logging.getLogger(__name__)
+
+PENDING = 0xFF00
+CANCEL = 0xFE00
+IDENTIFIER_DOES_NOT_MATCH = 0xA900  # PS3.4 C.4.2.1.5 and C.4.3.1.5
+UNABLE_TO_CALCULATE_MATCHES = 0xA701
+UNABLE_TO_PROCESS = 0xC000
+
+_PATIENT_ROOT = (PatientRootQueryRetrieveInformationModelMove, PatientRootQueryRetrieveInformationModelGet)
+
+
+@dataclass(frozen=True)
+class RetrieveKeys:
+    """The unique keys of a C-MOVE or C-GET identifier (PS3.4 C.4.2.2.1)."""
+
+    level: str
+    patient_id: str | None
+    study_uids: tuple[str, ...]
+    series_uids: tuple[str, ...]
+    sop_uids: tuple[str, ...]
+
+
+def retrieve_keys_parse(identifier: Dataset, *, patient_root: bool) -> RetrieveKeys:
+    """Read and check the unique keys; raise :class:`DicomStatusError` 0xA900 when they do not fit the level."""
+    level = str(identifier.get("QueryRetrieveLevel", "") or "").strip().upper()
+    levels = ("PATIENT", "STUDY", "SERIES", "IMAGE") if patient_root else ("STUDY", "SERIES", "IMAGE")
+    if level not in levels:
+        raise DicomStatusError(IDENTIFIER_DOES_NOT_MATCH, f"Query/Retrieve Level {level!r} is not one of {levels}")
+    depth = levels.index(level)
+    patient_id = str(identifier.get("PatientID", "") or "").strip() or None
+    keys = RetrieveKeys(
+        level=level,
+        patient_id=patient_id,
+        study_uids=_uids(identifier, "StudyInstanceUID"),
+        series_uids=_uids(identifier, "SeriesInstanceUID"),
+        sop_uids=_uids(identifier, "SOPInstanceUID"),
+    )
+    values = {
+        "PATIENT": ("PatientID", (patient_id,) if patient_id else ()),
+        "STUDY": ("StudyInstanceUID", keys.study_uids),
+        "SERIES": ("SeriesInstanceUID", keys.series_uids),
+        "IMAGE": ("SOPInstanceUID", keys.sop_uids),
+    }
+    for index, each in enumerate(levels[: depth + 1]):
+        keyword, found = values[each]
+        if each == "PATIENT" and level != "PATIENT":
+            continue  # above the retrieve level, Patient ID is optional in Patient Root (PS3.4 C.6.1.2.2)
+        if not found:
+            raise DicomStatusError(IDENTIFIER_DOES_NOT_MATCH, f"{keyword} is required at level {level}")
+        if index < depth and len(found) > 1:
+            raise DicomStatusError(IDENTIFIER_DOES_NOT_MATCH, f"{keyword} must be a single value above {level}")
+    return keys
+
+
+def _uids(identifier: Dataset, keyword: str) -> tuple[str, ...]:
+    value = identifier.get(keyword)
+    if not value:
+        return ()
+    values = value if isinstance(value, MultiValue) else [value]
+    return tuple(text for text in (str(item).strip() for item in values) if text)
+
+
+def instances_for_keys(keys: RetrieveKeys, *, peer: Peer) -> list[StoredInstance]:
+    """The stored instances the keys name, in the peer's organization; none for keys that match nothing."""
+    organization = peer.organization
+    if keys.level == "PATIENT":
+        study_uids: Iterable[str] = Study.objects.filter(
+            organization=organization, patient__patient_id=keys.patient_id
+        ).values_list("study_instance_uid", flat=True)
+    else:
+        study_uids = keys.study_uids
+    selections: list[tuple[str, str | None, str | None]] = []
+    for study_uid in study_uids:
+        if keys.level in ("PATIENT", "STUDY"):
+            selections.append((study_uid, None, None))
+        elif keys.level == "SERIES":
+            selections.extend((study_uid, series_uid, None) for series_uid in keys.series_uids)
+        else:
+            selections.extend((study_uid, keys.series_uids[0], sop_uid) for sop_uid in keys.sop_uids)
+    found: list[StoredInstance] = []
+    for study_uid, series_uid, sop_uid in selections:
+        try:
+            found.extend(
+                instances_select(organization=organization, study_uid=study_uid, series_uid=series_uid, sop_uid=sop_uid)
+            )
+        except NotFound:
+            continue
+    return found
+
+
+def transfer_syntax_choose(instance: StoredInstance, accepted: dict[str, list[str]]) -> str | None:
+    """The syntax to send ``instance`` in: its stored one if accepted, else the first it converts to."""
+    offered = accepted.get(instance.sop_class_uid, [])
+    if instance.transfer_syntax_uid in offered:
+        return instance.transfer_syntax_uid
+    return next((syntax for syntax in offered if codecs.can_transcode(instance.transfer_syntax_uid, syntax)), None)
+
+
+def dataset_for_sending(instance: StoredInstance, accepted: dict[str, list[str]]) -> Dataset:
+    """The instance ready for C-STORE; a stand-in no context fits when it cannot be sent.
+
+    pynetdicom counts a sub-operation failed, and lists its SOP Instance UID, when the data set it is
+    given has no accepted presentation context; the stand-in carries only the identifying UIDs for that.
+    """
+    syntax = transfer_syntax_choose(instance, accepted)
+    if syntax is None:
+        logger.warning(
+            "Cannot send %s: the receiver accepts none of the syntaxes %s (%s) converts to",
+            instance.sop_uid,
+            UID(instance.transfer_syntax_uid).name,
+            instance.sop_class_uid,
+        )
+        return _unsendable(instance)
+    try:
+        return instance_dataset(instance, transfer_syntax=None if syntax == instance.transfer_syntax_uid else syntax)
+    except (RetrieveError, OSError) as exc:
+        logger.error("Cannot send %s: %s", instance.sop_uid, exc)
+        return _unsendable(instance)
+
+
+def _unsendable(instance: StoredInstance) -> Dataset:
+    stand_in = Dataset()
+    stand_in.SOPClassUID = instance.sop_class_uid
+    stand_in.SOPInstanceUID = instance.sop_uid
+    stand_in.file_meta = FileMetaDataset()
+    # A private, unregistered syntax: no context of any association can match it.
+    stand_in.file_meta.TransferSyntaxUID = "1.2.826.0.1.3680043.10.1493.0.0.0"
+    return stand_in
+
+
+def _status(status: int, comment: str) -> Dataset:
+    response = Dataset()
+    response.Status = status
+    response.ErrorComment = comment[:64]
+    return response
+
+
+def _select(event: evt.Event, peer: Peer, patient_root: bool) -> list[StoredInstance]:
+    """Parse and select; raise :class:`DicomStatusError` with the failure status to answer."""
+    try:
+        keys = retrieve_keys_parse(event.identifier, patient_root=patient_root)
+        return instances_for_keys(keys, peer=peer)
+    except DicomStatusError:
+        raise
+    except DatabaseError as exc:
+        logger.error("Retrieve for %s: database unavailable: %s", peer.description, exc)
+        raise DicomStatusError(UNABLE_TO_CALCULATE_MATCHES, "Database unavailable") from exc
+    except Exception as exc:  # noqa: BLE001 - an identifier pydicom cannot decode
+        raise DicomStatusError(UNABLE_TO_PROCESS, f"Cannot read the identifier: {exc}") from exc
+
+
+def _sub_operations(
+    event: evt.Event, instances: list[StoredInstance], accepted: dict[str, list[str]] | _SubAssociation
+) -> Iterator[tuple[int | Dataset, Dataset | None]]:
+    for instance in instances:
+        if event.is_cancelled:
+            yield CANCEL, None  # PS3.4 C.4.2.3.1: the counts so far and the failed UIDs go in the response
+            return
+        receiver = accepted.accepted() if isinstance(accepted, _SubAssociation) else accepted
+        yield PENDING, dataset_for_sending(instance, receiver)
+
+
+def handle_get(event: evt.Event, registry: AssociationRegistry) -> Iterator[Any]:
+    """EVT_C_GET: the number of sub-operations, then one C-STORE per instance over this association."""
+    peer = registry.peer(event.assoc)
+    registry.note(event.assoc, "C-GET")
+    try:
+        instances = _select(event, peer, patient_root=str(event.context.abstract_syntax) in _PATIENT_ROOT)
+    except DicomStatusError as exc:
+        # pynetdicom wants the number of sub-operations first; one, then the failure that ends them all.
+        yield 1
+        yield _status(exc.status, exc.short_comment), None
+        return
+    yield len(instances)
+    accepted = _accepted_for_sending(event.assoc)
+    logger.info("C-GET by %s: %d instances", peer.description, len(instances))
+    yield from _sub_operations(event, instances, accepted)
+
+
+def handle_move(event: evt.Event, registry: AssociationRegistry) -> Iterator[Any]:
+    """EVT_C_MOVE: the destination, the number of sub-operations, then one C-STORE per instance."""
+    peer = registry.peer(event.assoc)
+    registry.note(event.assoc, "C-MOVE")
+    destination_title = str(event.move_destination or "").strip()
+    destination = RemoteAE.objects.filter(organization=peer.organization, ae_title=destination_title).first()
+    if destination is None:
+        logger.warning("C-MOVE by %s to unknown destination %r", peer.description, destination_title)
+        yield None, None  # pynetdicom answers "Move Destination unknown" (0xA801)
+        return
+    sub_association = _SubAssociation()
+    try:
+        instances = _select(event, peer, patient_root=str(event.context.abstract_syntax) in _PATIENT_ROOT)
+    except DicomStatusError as exc:
+        # pynetdicom opens the sub-association before it takes a status: the smallest one is enough.
+        yield destination.host, destination.port, sub_association.associate_arguments({})
+        yield 1
+        yield _status(exc.status, exc.short_comment), None
+        return
+    offers: dict[str, set[str]] = {}
+    for instance in instances:
+        offers.setdefault(instance.sop_class_uid, set()).add(instance.transfer_syntax_uid)
+    logger.info("C-MOVE by %s: %d instances to %s", peer.description, len(instances), destination)
+    yield destination.host, destination.port, sub_association.associate_arguments(offers)
+    yield len(instances)
+    yield from _sub_operations(event, instances, sub_association)
+
+
+def _accepted_for_sending(association: Association) -> dict[str, list[str]]:
+    """SOP Class → syntaxes of the contexts on which this side may send C-STORE requests (SCU role)."""
+    accepted: dict[str, list[str]] = {}
+    for context in association.accepted_contexts:
+        if context.as_scu:
+            accepted.setdefault(str(context.abstract_syntax), []).append(str(context.transfer_syntax[0]))
+    return accepted
+
+
+@dataclass
+class _SubAssociation:
+    """The C-MOVE sub-association pynetdicom opens for the handler: captured when it is established."""
+
+    association: Association | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def associate_arguments(self, offers: dict[str, set[str]]) -> dict[str, Any]:
+        # With nothing to send (a failure to report), the sub-association only needs a valid context.
+        return {
+            "contexts": sub_association_contexts(offers or {Verification: set()}),
+            "evt_handlers": [
+                (evt.EVT_CONN_OPEN, handle_requestor_connection_open),
+                (evt.EVT_ESTABLISHED, self._established),
+            ],
+        }
+
+    def _established(self, event: evt.Event) -> None:
+        with self._lock:
+            self.association = event.assoc
+
+    def accepted(self) -> dict[str, list[str]]:
+        with self._lock:
+            association = self.association
+        return _accepted_for_sending(association) if association is not None else {}

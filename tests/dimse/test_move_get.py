@@ -1,0 +1,223 @@
+"""C-MOVE and C-GET SCP: DCMTK movescu into a DCMTK storescp, getscu, and pynetdicom for the details."""
+
+from __future__ import annotations
+
+import io
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless
+from pynetdicom import AE, build_role, evt
+from pynetdicom.sop_class import (
+    MRImageStorage,
+    StudyRootQueryRetrieveInformationModelGet,
+    StudyRootQueryRetrieveInformationModelMove,
+)
+
+from pacs import storage
+from pacs.models import Instance, RemoteAE
+from tests.conftest import PYDICOM_TEST_FILES
+from tests.dimse.conftest import ARCHIVE_AE, MODALITY_AE
+
+
+def _wait_listening(port: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail("storescp exited")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    pytest.fail("storescp did not listen")
+
+
+@pytest.fixture
+def storescp(modality: RemoteAE, tmp_path: Path) -> Iterator[Path]:
+    """DCMTK storescp as the Move Destination MODALITY; it accepts the uncompressed syntaxes only."""
+    received = tmp_path / "received"
+    received.mkdir()
+    process = subprocess.Popen(
+        ["storescp", "-aet", MODALITY_AE, "-od", str(received), str(modality.port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait_listening(modality.port, process)
+    yield received
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _study(path: Path) -> Dataset:
+    return pydicom.dcmread(path, stop_before_pixels=True)
+
+
+def test_movescu_a_study_into_storescp(archive, modality, storescp, ingest, org_alpha):
+    ingest(org_alpha, PYDICOM_TEST_FILES / "CT_small.dcm")
+    study_uid = _study(PYDICOM_TEST_FILES / "CT_small.dcm").StudyInstanceUID
+    result = archive.dcmtk(
+        "movescu",
+        "-v",
+        "-S",
+        "-aem",
+        MODALITY_AE,
+        "-k",
+        "QueryRetrieveLevel=STUDY",
+        "-k",
+        f"StudyInstanceUID={study_uid}",
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Received Final Move Response (Success)" in output
+    received = list(storescp.iterdir())
+    assert len(received) == 1
+    assert pydicom.dcmread(received[0]).SOPInstanceUID == _study(PYDICOM_TEST_FILES / "CT_small.dcm").SOPInstanceUID
+
+
+def test_move_converts_to_a_syntax_the_destination_accepts(archive, modality, storescp, ingest, org_alpha):
+    """The JPEG 2000 instance goes to a storescp that takes only uncompressed data: decoded on the way."""
+    ingest(org_alpha, PYDICOM_TEST_FILES / "MR_small_jp2klossless.dcm")
+    stored = Instance.objects.get()
+    assert stored.transfer_syntax_uid == JPEG2000Lossless
+    result = archive.dcmtk(
+        "movescu",
+        "-S",
+        "-aem",
+        MODALITY_AE,
+        "-k",
+        "QueryRetrieveLevel=SERIES",
+        "-k",
+        f"StudyInstanceUID={stored.series.study.study_instance_uid}",
+        "-k",
+        f"SeriesInstanceUID={stored.series.series_instance_uid}",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (received,) = storescp.iterdir()
+    dataset = pydicom.dcmread(received)
+    assert not dataset.file_meta.TransferSyntaxUID.is_compressed
+    original = pydicom.dcmread(PYDICOM_TEST_FILES / "MR_small.dcm")
+    assert np.array_equal(dataset.pixel_array, original.pixel_array)
+
+
+def _move(archive, identifier: Dataset, destination: str = MODALITY_AE) -> list[tuple[Dataset, Dataset | None]]:  # type: ignore[no-untyped-def]
+    ae = AE(ae_title=MODALITY_AE)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
+    association = ae.associate(archive.host, archive.port, ae_title=ARCHIVE_AE)
+    assert association.is_established
+    try:
+        return list(association.send_c_move(identifier, destination, StudyRootQueryRetrieveInformationModelMove))
+    finally:
+        association.release()
+
+
+def _study_identifier(study_uid: str) -> Dataset:
+    identifier = Dataset()
+    identifier.QueryRetrieveLevel = "STUDY"
+    identifier.StudyInstanceUID = study_uid
+    return identifier
+
+
+def test_partial_failure_reports_counts_and_the_failed_uid(archive, modality, storescp, ingest, org_alpha):
+    ct = pydicom.dcmread(PYDICOM_TEST_FILES / "CT_small.dcm")
+    mr = pydicom.dcmread(PYDICOM_TEST_FILES / "MR_small.dcm")
+    mr.StudyInstanceUID = ct.StudyInstanceUID  # one study, two series
+    buffer = io.BytesIO()
+    mr.save_as(buffer)
+    ingest(org_alpha, PYDICOM_TEST_FILES / "CT_small.dcm", buffer.getvalue())
+    lost = Instance.objects.get(sop_instance_uid=mr.SOPInstanceUID)
+    storage.absolute_path(lost.file_path).unlink()  # the disk lost it: that sub-operation fails
+
+    responses = _move(archive, _study_identifier(ct.StudyInstanceUID))
+    pending = [status for status, _ in responses[:-1]]
+    assert all(status.Status == 0xFF00 for status in pending)
+    assert [status.NumberOfRemainingSuboperations for status in pending] == [1, 0]
+    final_status, final_identifier = responses[-1]
+    assert final_status.Status == 0xB000  # PS3.4 C.4.2.1.5: sub-operations complete, one or more failures
+    assert final_status.NumberOfCompletedSuboperations == 1
+    assert final_status.NumberOfFailedSuboperations == 1
+    assert final_identifier.FailedSOPInstanceUIDList == mr.SOPInstanceUID
+    assert len(list(storescp.iterdir())) == 1
+
+
+def test_move_to_an_unknown_destination_is_0xA801(archive, modality, ingest, org_alpha):
+    ingest(org_alpha, PYDICOM_TEST_FILES / "CT_small.dcm")
+    responses = _move(
+        archive, _study_identifier(_study(PYDICOM_TEST_FILES / "CT_small.dcm").StudyInstanceUID), "NOWHERE"
+    )
+    assert responses[-1][0].Status == 0xA801
+
+
+def test_another_organization_sees_nothing_to_move(archive, modality, storescp, ingest, org_beta):
+    ingest(org_beta, PYDICOM_TEST_FILES / "CT_small.dcm")
+    responses = _move(archive, _study_identifier(_study(PYDICOM_TEST_FILES / "CT_small.dcm").StudyInstanceUID))
+    assert responses[-1][0].Status == 0x0000
+    assert responses[-1][0].NumberOfCompletedSuboperations == 0
+    assert list(storescp.iterdir()) == []
+
+
+def test_getscu_a_study(archive, modality, ingest, org_alpha, tmp_path):
+    ingest(org_alpha, PYDICOM_TEST_FILES / "CT_small.dcm")
+    out = tmp_path / "got"
+    out.mkdir()
+    study_uid = _study(PYDICOM_TEST_FILES / "CT_small.dcm").StudyInstanceUID
+    result = archive.dcmtk(
+        "getscu", "-v", "-S", "-od", out, "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={study_uid}"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (received,) = out.iterdir()
+    assert pydicom.dcmread(received).StudyInstanceUID == study_uid
+
+
+def test_get_converts_to_what_the_requester_accepts(archive, modality, ingest, org_alpha):
+    ingest(org_alpha, PYDICOM_TEST_FILES / "MR_small_jp2klossless.dcm")
+    received: list[Dataset] = []
+
+    def on_store(event: evt.Event) -> int:
+        dataset = event.dataset
+        dataset.file_meta = event.file_meta
+        received.append(dataset)
+        return 0x0000
+
+    ae = AE(ae_title=MODALITY_AE)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
+    ae.add_requested_context(MRImageStorage, ExplicitVRLittleEndian)
+    association = ae.associate(
+        archive.host,
+        archive.port,
+        ae_title=ARCHIVE_AE,
+        ext_neg=[build_role(MRImageStorage, scp_role=True)],
+        evt_handlers=[(evt.EVT_C_STORE, on_store)],
+    )
+    assert association.is_established
+    try:
+        study_uid = Instance.objects.get().series.study.study_instance_uid
+        responses = list(
+            association.send_c_get(_study_identifier(study_uid), StudyRootQueryRetrieveInformationModelGet)
+        )
+    finally:
+        association.release()
+    assert responses[-1][0].Status == 0x0000
+    assert len(received) == 1
+    assert received[0].file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    assert np.array_equal(received[0].pixel_array, pydicom.dcmread(PYDICOM_TEST_FILES / "MR_small.dcm").pixel_array)
+
+
+def test_get_with_a_bad_identifier_is_0xA900(archive, modality):
+    identifier = Dataset()
+    identifier.QueryRetrieveLevel = "SERIES"  # no Study or Series Instance UID
+    ae = AE(ae_title=MODALITY_AE)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
+    association = ae.associate(archive.host, archive.port, ae_title=ARCHIVE_AE)
+    try:
+        responses = list(association.send_c_get(identifier, StudyRootQueryRetrieveInformationModelGet))
+    finally:
+        association.release()
+    assert responses[-1][0].Status == 0xA900
+    assert "StudyInstanceUID is required" in responses[-1][0].ErrorComment
