@@ -7,6 +7,7 @@ admin or with ``manage.py issue_token``). A user without an organization can see
 from __future__ import annotations
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from pacs.models import ApiToken, Organization
@@ -50,3 +51,13 @@ def organization_of(user) -> Organization:  # type: ignore[no-untyped-def]
     if organization is None:
         raise exceptions.PermissionDenied(IsOrganizationMember.message)
     return organization
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Describes ``Authorization: Bearer <token>`` in the OpenAPI schema."""
+
+    target_class = "pacs.auth.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):  # type: ignore[no-untyped-def]
+        return {"type": "http", "scheme": "bearer"}

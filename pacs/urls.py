@@ -11,7 +11,9 @@ urlpatterns = [
     re_path(r"^wado/?$", WadoUriResource.as_view(), name="wado-uri"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/ris/", include("ris.api.urls")),
     path("api/", include("pacs.api.urls")),
+    path("ris/", include("ris.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("viewer.urls")),
 ]

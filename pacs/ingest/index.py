@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.db.models import F
+from django.utils import timezone
 from pydicom.dataset import Dataset
 
 from pacs import levels, names
@@ -82,12 +84,9 @@ def _index(
             study_instance_uid=parsed.study_uid,
             defaults={"patient": patient},
         )
-        _study_update(study, dataset, index_json)
         series, series_created = Series.objects.select_for_update().get_or_create(
             study=study, series_instance_uid=parsed.series_uid
         )
-        _series_update(series, dataset, index_json)
-
         instance = Instance.objects.create(
             series=series,
             sop_instance_uid=parsed.sop_uid,
@@ -103,12 +102,18 @@ def _index(
             frame_index=frame_index,
             metadata=index_json,
         )
+        # Counts, the metadata version and any changed level attributes go in one UPDATE per row.
         Series.objects.filter(pk=series.pk).update(
-            number_of_instances=F("number_of_instances") + 1, metadata_version=F("metadata_version") + 1
+            number_of_instances=F("number_of_instances") + 1,
+            metadata_version=F("metadata_version") + 1,
+            updated_at=timezone.now(),
+            **_changed(series, _series_values(series, dataset, index_json)),
         )
         Study.objects.filter(pk=study.pk).update(
             number_of_instances=F("number_of_instances") + 1,
             size_bytes=F("size_bytes") + len(parsed.buffer),
+            updated_at=timezone.now(),
+            **_changed(study, _study_values(study, dataset, index_json)),
         )
         if series_created or study_created:
             study_refresh_series_summary(study.pk)
@@ -124,44 +129,59 @@ def _declared_frames(dataset: Dataset) -> int:
 
 
 def _patient_upsert(organization: Organization, dataset: Dataset, index_json: dict) -> Patient:
-    patient_id = _text(dataset, "PatientID", 64)
-    issuer = _text(dataset, "IssuerOfPatientID", 64)
     patient, _created = Patient.objects.select_for_update().get_or_create(
-        organization=organization, patient_id=patient_id, issuer_of_patient_id=issuer
+        organization=organization,
+        patient_id=_text(dataset, "PatientID", 64),
+        issuer_of_patient_id=_text(dataset, "IssuerOfPatientID", 64),
     )
     name = strip_escape_sequences(str(dataset.get("PatientName", "") or ""))
     pinyin, initials = names.pinyin_forms(name)
-    patient.patient_name = name[:324]
-    patient.patient_name_folded = names.fold(name)[:324]
-    patient.patient_name_pinyin = pinyin[:324]
-    patient.patient_name_initials = initials[:64]
-    patient.birth_date = _date(dataset.get("PatientBirthDate"))
-    patient.sex = _text(dataset, "PatientSex", 16)
-    patient.attributes = levels.subset(index_json, levels.PATIENT_TAGS)
-    patient.save()
+    changed = _changed(
+        patient,
+        {
+            "patient_name": name[:324],
+            "patient_name_folded": names.fold(name)[:324],
+            "patient_name_pinyin": pinyin[:324],
+            "patient_name_initials": initials[:64],
+            "birth_date": _date(dataset.get("PatientBirthDate")),
+            "sex": _text(dataset, "PatientSex", 16),
+            "attributes": levels.subset(index_json, levels.PATIENT_TAGS),
+        },
+    )
+    if changed:
+        for field, value in changed.items():
+            setattr(patient, field, value)
+        patient.save(update_fields=[*changed, "updated_at"])
     return patient
 
 
-def _study_update(study: Study, dataset: Dataset, index_json: dict) -> None:
-    study.study_date = _date(dataset.get("StudyDate"))
-    study.study_time = _text(dataset, "StudyTime", 16)
-    study.accession_number = _text(dataset, "AccessionNumber", 64)
-    study.study_id = _text(dataset, "StudyID", 16)
-    study.study_description = _text(dataset, "StudyDescription", 128)
-    study.referring_physician_name = _text(dataset, "ReferringPhysicianName", 324)
-    study.attributes = {**study.attributes, **levels.subset(index_json, levels.STUDY_TAGS)}
-    study.save()
+def _study_values(study: Study, dataset: Dataset, index_json: dict) -> dict[str, Any]:
+    return {
+        "study_date": _date(dataset.get("StudyDate")),
+        "study_time": _text(dataset, "StudyTime", 16),
+        "accession_number": _text(dataset, "AccessionNumber", 64),
+        "study_id": _text(dataset, "StudyID", 16),
+        "study_description": _text(dataset, "StudyDescription", 128),
+        "referring_physician_name": _text(dataset, "ReferringPhysicianName", 324),
+        "attributes": {**study.attributes, **levels.subset(index_json, levels.STUDY_TAGS)},
+    }
 
 
-def _series_update(series: Series, dataset: Dataset, index_json: dict) -> None:
-    series.modality = _text(dataset, "Modality", 16)
-    series.series_number = _int(dataset.get("SeriesNumber"))
-    series.series_description = _text(dataset, "SeriesDescription", 128)
-    series.body_part_examined = _text(dataset, "BodyPartExamined", 64)
-    series.performed_procedure_step_start_date = _date(dataset.get("PerformedProcedureStepStartDate"))
-    series.performed_procedure_step_start_time = _text(dataset, "PerformedProcedureStepStartTime", 16)
-    series.attributes = {**series.attributes, **levels.subset(index_json, levels.SERIES_TAGS)}
-    series.save()
+def _series_values(series: Series, dataset: Dataset, index_json: dict) -> dict[str, Any]:
+    return {
+        "modality": _text(dataset, "Modality", 16),
+        "series_number": _int(dataset.get("SeriesNumber")),
+        "series_description": _text(dataset, "SeriesDescription", 128),
+        "body_part_examined": _text(dataset, "BodyPartExamined", 64),
+        "performed_procedure_step_start_date": _date(dataset.get("PerformedProcedureStepStartDate")),
+        "performed_procedure_step_start_time": _text(dataset, "PerformedProcedureStepStartTime", 16),
+        "attributes": {**series.attributes, **levels.subset(index_json, levels.SERIES_TAGS)},
+    }
+
+
+def _changed(row: Patient | Study | Series, values: dict[str, Any]) -> dict[str, Any]:
+    """The values that differ from the row's: later instances of a series rarely change anything."""
+    return {field: value for field, value in values.items() if getattr(row, field) != value}
 
 
 def instance_remove(instance: Instance) -> None:

@@ -1,0 +1,1 @@
+"""REST API of the RIS front desk (HIS orders, registration, scheduling); described at /api/schema/."""
