@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/pacs
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+FRONTEND := viewer/frontend
+FRONTEND_SOURCES := $(shell find $(FRONTEND)/src $(FRONTEND)/build -type f) $(FRONTEND)/vite.config.ts $(FRONTEND)/tsconfig.json
 export PYTHONUNBUFFERED := 1
 
 .PHONY: run setup test test-sqlite test-postgres bench check clean
@@ -15,7 +17,11 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e ".[test]"
 	touch $@
 
-setup: $(VENV)/.installed
+# The viewer's front end (TypeScript, Cornerstone3D), built into static/viewer/ with a manifest.
+static/viewer/manifest.json: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json $(FRONTEND_SOURCES)
+	cd $(FRONTEND) && npm ci --no-audit --no-fund && npm run build
+
+setup: $(VENV)/.installed static/viewer/manifest.json
 	deploy/install-system-packages.sh run
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
@@ -26,7 +32,7 @@ run: setup
 	$(VENV)/bin/honcho start -f Procfile
 
 ## Run the suite on SQLite, then on PostgreSQL with Redis when they are reachable (CI has both).
-test: $(VENV)/.installed
+test: $(VENV)/.installed static/viewer/manifest.json
 	deploy/install-system-packages.sh test
 	$(PY) manage.py check --fail-level WARNING
 	$(MAKE) test-sqlite
@@ -47,4 +53,4 @@ bench: $(VENV)/.installed
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) var test-artifacts
+	rm -rf $(VENV) var test-artifacts static/viewer $(FRONTEND)/node_modules

@@ -1,4 +1,7 @@
-"""A pytest plugin loaded with -p, so it runs before Django's settings load: the test session gets its own var/ (storage, broker, database)."""
+"""A pytest plugin loaded with -p, so it runs before Django's settings load.
+
+The test session gets its own var/ folder: storage, broker, database.
+"""
 
 import os
 import tempfile

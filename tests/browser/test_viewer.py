@@ -1,0 +1,153 @@
+"""The viewer in a real browser: a synthetic head CT loaded through DICOMweb, checked on the canvas pixels."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from pacs.synthetic import head_phantom_slice
+from tests.browser.conftest import PASSWORD, PHANTOM_SIZE, PHANTOM_SLICES, screenshot_path
+from tests.browser.pixels import canvas_read, canvas_until
+
+pytestmark = pytest.mark.live
+MIDDLE = PHANTOM_SLICES // 2
+
+
+def login(page: Page, live_url: str, next_path: str) -> None:
+    """Follow a deep link while logged out: the login page, then the page the link pointed at."""
+    page.goto(f"{live_url}{next_path}")
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    page.fill("#id_username", "dr-wang")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def open_viewer(page: Page, live_url: str, study_uid: str) -> None:
+    login(page, live_url, f"/viewer?StudyInstanceUIDs={study_uid}")
+    expect(page).to_have_url(re.compile(r"/viewer\?StudyInstanceUIDs="))
+    expect(page.locator("#viewer-app")).to_have_attribute("data-state", "ready", timeout=30_000)
+    expect(page.locator(".overlay-bl")).to_contain_text(f"1 / {PHANTOM_SLICES}", timeout=30_000)
+
+
+def go_to_middle_slice(page: Page) -> None:
+    page.keyboard.press("Home")
+    for _ in range(MIDDLE // 10):
+        page.keyboard.press("PageDown")
+    expect(page.locator(".overlay-bl")).to_contain_text(f"{MIDDLE + 1} / {PHANTOM_SLICES}")
+
+
+def test_scroll_window_level_and_invert_change_the_pixels(page, live_url, radiologist, ct_study):  # type: ignore[no-untyped-def]
+    open_viewer(page, live_url, ct_study)
+    # The first slice lies below the skull: air only.
+    first = canvas_until(page, lambda canvas: canvas.grey.max() < 30)
+    first.save(screenshot_path("viewer-first-slice"))
+
+    go_to_middle_slice(page)
+    middle = canvas_until(page, lambda canvas: canvas.mean > first.mean + 10)
+    middle.save(screenshot_path("viewer-middle-slice"))
+
+    # The mouse wheel scrolls too: two notches later the overlay and the pixels follow.
+    box = page.locator(".viewport-element").first.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, 120)
+    expect(page.locator(".overlay-bl")).not_to_contain_text(f"{MIDDLE + 1} / {PHANTOM_SLICES}")
+    page.keyboard.press("Home")
+    canvas_until(page, lambda canvas: canvas.grey.max() < 30)
+    go_to_middle_slice(page)
+    brain_window = canvas_until(page, lambda canvas: abs(canvas.mean - middle.mean) < 1)
+
+    # Window/level by drag: dragging down raises the level, so the image darkens.
+    page.keyboard.press("w")
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.move(*centre)
+    page.mouse.down()
+    page.mouse.move(centre[0], centre[1] + 150, steps=10)
+    page.mouse.up()
+    darker = canvas_until(page, lambda canvas: canvas.mean < brain_window.mean - 5)
+    darker.save(screenshot_path("viewer-window-dragged"))
+
+    # A preset: the lung window shows the brain (35 HU) brighter than the brain window after the drag.
+    page.keyboard.press("2")
+    expect(page.locator(".overlay-br")).to_contain_text("W: 1500 L: -600")
+    lung = canvas_until(page, lambda canvas: canvas.mean > darker.mean + 5)
+
+    # Invert: every grey level g becomes 255 - g.
+    page.keyboard.press("i")
+    inverted = canvas_until(page, lambda canvas: abs(canvas.image.mean() - (255 - lung.image.mean())) < 3)
+    inverted.save(screenshot_path("viewer-inverted"))
+    assert np.median(np.abs(inverted.image + lung.image - 255)) <= 2, "each grey level g should become 255 - g"
+    expect(page.locator(".overlay-br")).to_contain_text("Inverted")
+
+
+def settled_number(page: Page, locator: Locator) -> float:
+    """The number a measurement shows once it stops changing (its statistics update after each render)."""
+    previous = ""
+    for _ in range(50):
+        text = locator.inner_text()
+        if text == previous:
+            return float(text.split()[0])
+        previous = text
+        page.wait_for_timeout(200)
+    raise AssertionError(f"the measurement kept changing: {previous}")
+
+
+def phantom_skull_width_mm() -> float:
+    """Width of the skull along the centre row of the middle slice, from the phantom's own definition."""
+    z = -1 + 2 * (MIDDLE + 0.5) / PHANTOM_SLICES
+    row = head_phantom_slice(PHANTOM_SIZE, PHANTOM_SIZE, z)[PHANTOM_SIZE // 2]
+    inside = np.flatnonzero(row > -1000)
+    return float((inside[-1] - inside[0] + 1) * 220.0 / PHANTOM_SIZE)
+
+
+def test_length_over_the_skull_reads_its_width_and_is_kept(page, live_url, radiologist, ct_study):  # type: ignore[no-untyped-def]
+    open_viewer(page, live_url, ct_study)
+    go_to_middle_slice(page)
+    page.keyboard.press("3")  # bone window: the skull bright, air black
+    expect(page.locator(".overlay-br")).to_contain_text("W: 1800 L: 400")
+    canvas = canvas_until(page, lambda canvas: canvas.grey.max() > 150)
+
+    # The outer edges of the skull on the centre row of the drawn image, where the grey level crosses
+    # half of the skull's.
+    row = canvas.grey.shape[0] // 2
+    line = canvas.grey[row]
+    bright = np.flatnonzero(line > line.max() / 2)
+    left, right = bright[0] - 0.5, bright[-1] + 0.5
+    start, end = canvas.page_point(left, row), canvas.page_point(right + 1, row)
+
+    page.keyboard.press("l")
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=12)
+    page.mouse.up()
+    value = page.locator(".measurements-list li[data-tool=Length] .measurement-value")
+    expect(value).to_have_count(1)
+    expect(value).to_contain_text("mm")
+    measured = settled_number(page, value)
+    expected = phantom_skull_width_mm()
+    page.screenshot(path=str(screenshot_path("viewer-length")))
+    assert measured == pytest.approx(expected, abs=1.5), f"measured {measured} mm, phantom skull {expected:.1f} mm"
+
+    # Saved on the server for this user and study: shown again when the study is reopened.
+    page.wait_for_timeout(1000)
+    page.reload()
+    expect(page.locator("#viewer-app")).to_have_attribute("data-state", "ready", timeout=30_000)
+    again = page.locator(".measurements-list li[data-tool=Length] .measurement-value")
+    expect(again).to_have_count(1)
+    assert settled_number(page, again) == pytest.approx(measured, abs=0.05)
+
+
+def test_layout_shows_series_progress_and_thumbnails(page, live_url, radiologist, ct_study):  # type: ignore[no-untyped-def]
+    open_viewer(page, live_url, ct_study)
+    card = page.locator(".series-card").first
+    expect(card).to_contain_text(f"{PHANTOM_SLICES} images")
+    # Every slice prefetched: the progress bar fills and turns complete.
+    expect(card.locator(".progress")).to_have_class(re.compile("complete"), timeout=60_000)
+    page.select_option("select.layouts", label="2×2")
+    expect(page.locator(".viewport-cell")).to_have_count(4)
+    first = canvas_read(page, 0)
+    assert first.grey.shape[0] > 0
+    page.screenshot(path=str(screenshot_path("viewer-2x2")))

@@ -1,0 +1,14 @@
+/** Starts Cornerstone3D: rendering core, the DICOM image loader with its decode workers, the tools. */
+
+import { cache, init as coreInit } from "@cornerstonejs/core";
+import { init as imageLoaderInit } from "@cornerstonejs/dicom-image-loader";
+import { init as toolsInit } from "@cornerstonejs/tools";
+
+export function cornerstoneStart({ cacheSizeMb }: { cacheSizeMb: number }): void {
+  coreInit();
+  // Decoding (JPEG 2000, JPEG-LS, JPEG lossless, RLE) runs in these workers, never on the UI thread.
+  const cores = navigator.hardwareConcurrency || 2;
+  imageLoaderInit({ maxWebWorkers: Math.max(1, Math.min(4, cores - 1)) });
+  toolsInit();
+  cache.setMaxCacheSize(cacheSizeMb * 1024 * 1024);
+}

@@ -1,0 +1,26 @@
+/** Entry of the viewer page: read the runtime configuration, start Cornerstone3D, open the studies. */
+
+import "./viewer.css";
+
+import { ViewerApp } from "./app";
+import { readConfig } from "./config";
+import { cornerstoneStart } from "./cornerstone/start";
+import { setTranslations, t } from "./i18n";
+
+const config = readConfig();
+setTranslations(config.i18n);
+const shell = document.getElementById("viewer-app");
+if (!shell) {
+  throw new Error("The page has no #viewer-app element");
+}
+cornerstoneStart({ cacheSizeMb: config.cacheSizeMb });
+const dicomwebRoot = new URL(config.dicomwebRoot, window.location.href).href.replace(/\/$/, "");
+const app = new ViewerApp(shell, config, dicomwebRoot);
+app.open().catch((error: unknown) => {
+  console.error(error);
+  shell.dataset.state = "error";
+  const message = document.createElement("div");
+  message.className = "viewer-error";
+  message.textContent = `${t("The study could not be loaded.")} ${String(error)}`;
+  shell.append(message);
+});
