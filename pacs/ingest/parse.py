@@ -108,12 +108,7 @@ def _check_complete(buffer: bytes, dataset: Dataset) -> None:
     last = dataset.get_item(tags[-1], keep_deferred=True)
     # In a deflated file value_tell counts inflated bytes; it cannot be compared with the stored length.
     deflated = dataset.file_meta.get("TransferSyntaxUID") == pydicom.uid.DeflatedExplicitVRLittleEndian
-    if (
-        not deflated
-        and isinstance(last, RawDataElement)
-        and last.length != 0xFFFFFFFF
-        and last.value_tell is not None
-    ):
+    if not deflated and isinstance(last, RawDataElement) and last.length != 0xFFFFFFFF and last.value_tell is not None:
         if last.value_tell + last.length > len(buffer):
             raise DicomStatusError(
                 errors.CANNOT_UNDERSTAND, f"Truncated file: element {last.tag} ends past the end of the data"

@@ -58,4 +58,4 @@ def test_content_type_parameters_quoted_and_unquoted():
         "multipart/related",
         {"type": "application/dicom", "boundary": "abc"},
     )
-    assert parse_content_type("Multipart/Related; type=application/dicom; boundary=\"a b\"")[1]["boundary"] == "a b"
+    assert parse_content_type('Multipart/Related; type=application/dicom; boundary="a b"')[1]["boundary"] == "a b"
