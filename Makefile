@@ -9,7 +9,7 @@ FRONTEND := viewer/frontend
 FRONTEND_SOURCES := $(shell find $(FRONTEND)/src $(FRONTEND)/build -type f) $(FRONTEND)/vite.config.ts $(FRONTEND)/tsconfig.json
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run setup test test-sqlite test-postgres bench check clean
+.PHONY: run setup test test-sqlite test-postgres bench bench-quick clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,9 +48,14 @@ test-sqlite: $(VENV)/.installed
 test-postgres: $(VENV)/.installed
 	DATABASE_URL=$(POSTGRES_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest
 
+## The benchmark against Orthanc (about 20 minutes; bench-quick: a smaller data set, 3 minutes).
 bench: $(VENV)/.installed
 	deploy/install-system-packages.sh bench
 	$(PY) -m bench
+
+bench-quick: $(VENV)/.installed
+	deploy/install-system-packages.sh bench
+	$(PY) -m bench --quick
 
 clean:
 	rm -rf $(VENV) var test-artifacts static/viewer $(FRONTEND)/node_modules
