@@ -124,7 +124,13 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # On disk, so that web, DIMSE and worker processes share it.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "django-cache"),
+        }
+    }
     # A broker on the local file system: a real worker process with no Redis to install.
     _broker_dir = VAR_DIR / "celery"
     for _sub in ("queue", "processed", "control"):

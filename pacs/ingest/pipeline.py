@@ -146,11 +146,11 @@ def _validate(parsed: ParsedInstance, origin: IngestOrigin) -> None:
 
 
 def _after_commit(instance: Instance, origin: IngestOrigin, old_path: str | None) -> None:
-    from pacs.tasks import series_metadata_build_task
+    from pacs.tasks import series_metadata_build_soon
 
     if old_path:
         storage.delete(old_path)
-    series_metadata_build_task.delay(instance.series_id)
+    series_metadata_build_soon(instance.series_id)
     instance_stored.send(
         sender=Instance,
         instance_id=instance.pk,
