@@ -18,8 +18,10 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # The viewer's front end (TypeScript, Cornerstone3D), built into static/viewer/ with a manifest.
+# `npm install` rather than `npm ci`: this npm writes locks without other platforms' optional packages
+# (rollup's native builds), which `npm ci` then refuses; `npm install` installs the locked versions.
 static/viewer/manifest.json: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json $(FRONTEND_SOURCES)
-	cd $(FRONTEND) && npm ci --no-audit --no-fund && npm run build
+	cd $(FRONTEND) && npm install --no-audit --no-fund && npm run build
 
 setup: $(VENV)/.installed static/viewer/manifest.json
 	deploy/install-system-packages.sh run
