@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.db import OperationalError
+from django.db import DatabaseError, OperationalError
 
 from pacs import storage
 from pacs.dicomjson import dataset_to_index_json
@@ -98,13 +98,26 @@ def instance_ingest(*, source: bytes | Path, origin: IngestOrigin) -> IngestResu
             on_commit=lambda instance: _after_commit(instance, origin, old_path),
         )
     except BaseException:
-        storage.delete(relative_path)
+        _discard_unindexed(relative_path)
         raise
     outcome = "replaced" if existing is not None else "stored"
     logger.info(
         "Stored %s (%s) from %s %s: %s", parsed.sop_uid, outcome, origin.kind, origin.description, relative_path
     )
     return _result(instance_id, parsed, outcome)
+
+
+def _discard_unindexed(relative_path: str) -> None:
+    """Remove a file whose indexing failed, unless a concurrent ingest of the same instance (a retry
+    on another association) indexed that very path; when the database cannot say, keep the file: an
+    orphan file costs disk, a deleted indexed one loses an image."""
+    try:
+        if Instance.objects.filter(file_path=relative_path).exists():
+            return
+    except DatabaseError:
+        logger.warning("Keeping %s: cannot tell whether it is indexed", relative_path)
+        return
+    storage.delete(relative_path)
 
 
 def _result(instance_id: int, parsed: ParsedInstance, outcome: str) -> IngestResult:
