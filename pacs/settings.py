@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "worklist",
     "ris",
     "viewer",
+    "reporting",
 ]
 
 MIDDLEWARE = [

@@ -15,5 +15,7 @@ urlpatterns = [
     path("api/", include("pacs.api.urls")),
     path("ris/", include("ris.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/reporting/", include("reporting.api.urls")),
+    path("reporting/", include("reporting.urls")),
     path("", include("viewer.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Writes of the reporting app: editing (``reports``) and sign-off (``signoff``)."""

@@ -1,0 +1,90 @@
+"""The report workspace: the images (the viewer, in a frame) beside the editor; priors and phrases alongside.
+
+Views only load what the page shows and call one service; the editor talks to ``reporting.api``.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from pacs.models import Organization
+from reporting import selectors
+from reporting.api.serializers import PhraseSerializer, ReportSerializer, TemplateSerializer
+from reporting.models import CriticalCategory, Report, ReportVersion
+from reporting.services.reports import lock_message, report_get_or_create
+from ris.models import Exam
+
+
+def _organization(request: HttpRequest) -> Organization:
+    organization = getattr(request.user, "organization", None)
+    if organization is None:
+        raise PermissionDenied
+    return organization
+
+
+@login_required
+def workspace(request: HttpRequest, exam_id: int) -> HttpResponse:
+    exam = get_object_or_404(Exam.objects.select_related("patient"), pk=exam_id, organization=_organization(request))
+    report = report_get_or_create(exam=exam, by=request.user)
+    report = Report.objects.select_related("template", "locked_by").get(pk=report.pk)
+    viewer_url = reverse("viewer") + "?" + urlencode({"StudyInstanceUIDs": exam.study_instance_uid})
+    config = {
+        "report": ReportSerializer(report).data,
+        "sections": selectors.report_sections(report=report),
+        "templates": TemplateSerializer(
+            selectors.templates_for_organization(organization_id=exam.organization_id, modality=exam.modality),
+            many=True,
+        ).data,
+        "phrases": PhraseSerializer(
+            selectors.phrases_visible(user=request.user, modality=exam.modality), many=True
+        ).data,
+        "measurements": [
+            {"key": r.key, "label": r.label, "unit": r.unit, "range": r.normal_range, "value": str(r.value or "")}
+            for r in selectors.report_measurements(report=report)
+        ],
+        "api": reverse("reporting-report-detail", args=[report.pk]),
+        "canApprove": request.user.has_perm("reporting.approve_report"),
+        "canTakeOver": request.user.has_perm("reporting.take_over_report"),
+        "lockMessage": lock_message(report) if report.locked_by_id not in (None, request.user.pk) else "",
+        "tab": {"url": request.path, "title": f"{exam.patient.name} {exam.accession_number}"},
+    }
+    return render(
+        request,
+        "reporting/workspace.html",
+        {
+            "exam": exam,
+            "report": report,
+            "viewer_url": viewer_url,
+            "priors": selectors.exam_priors(exam=exam)[:20],
+            "critical_categories": CriticalCategory.choices,
+            "config": config,
+        },
+    )
+
+
+@login_required
+def workspace_for_study(request: HttpRequest, study_uid: str) -> HttpResponse:
+    """From the study browser or the viewer, which know studies by their UID."""
+    exam = get_object_or_404(Exam, study_instance_uid=study_uid, organization=_organization(request))
+    return redirect("reporting:workspace", exam_id=exam.pk)
+
+
+@login_required
+def version(request: HttpRequest, report_id: int, number: int) -> HttpResponse:
+    """A signed version as it was approved, read-only, with its PDF."""
+    found = get_object_or_404(
+        ReportVersion.objects.select_related("report__exam__patient", "approved_by"),
+        report_id=report_id,
+        number=number,
+        report__organization=_organization(request),
+    )
+    sections = [
+        {**section, "html": found.sections.get(str(section["key"]), "")}
+        for section in selectors.report_sections(report=found.report)
+    ]
+    return render(request, "reporting/version.html", {"version": found, "sections": sections})
