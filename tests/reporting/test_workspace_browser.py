@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from reporting.models import Report
-from tests.browser.conftest import browser, page  # noqa: F401 - the shared Playwright fixtures
 from tests.reporting.conftest import PASSWORD
 
 
-def test_findings_typed_in_the_workspace_are_autosaved(live_server, page, resident, make_exam):  # noqa: F811
+def test_findings_typed_in_the_workspace_are_autosaved(live_server, page, resident, make_exam):
     exam = make_exam("CT 头颅平扫", "CT", "HEAD")
     page.goto(f"{live_server.url}/accounts/login/?next=/reporting/exams/{exam.pk}")
     page.fill("#id_username", resident.username)
