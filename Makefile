@@ -28,6 +28,7 @@ setup: $(VENV)/.installed static/viewer/manifest.json
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py bootstrap
+	$(PY) manage.py ris_demo
 
 ## Start web (http://127.0.0.1:8000), the DIMSE service (PACS@127.0.0.1:11112) and the worker.
 run: setup

@@ -20,6 +20,7 @@ import socket
 import socketserver
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,11 +28,12 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
+from pynetdicom.events import InterventionEvent
 from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 
 from pacs.dimse import associations
 from pacs.dimse.associations import AssociationRegistry
-from pacs.dimse.contexts import supported_contexts
+from pacs.dimse.contexts import NATIVE_LITTLE_ENDIAN, supported_contexts
 from pacs.dimse.handlers.commitment import handle_commitment
 from pacs.dimse.handlers.echo import handle_echo
 from pacs.dimse.handlers.find import handle_find
@@ -40,6 +42,26 @@ from pacs.dimse.handlers.store import handle_store
 from pacs.dimse.network import set_no_delay
 
 logger = logging.getLogger(__name__)
+
+# Services that apps above the archive add (the worklist's MWL and MPPS), keyed by event and SOP Class:
+# the core serves them without importing those apps. Each handler is called as ``handler(event, registry)``.
+_EXTRA_SERVICES: dict[tuple[InterventionEvent, str], Callable[..., Any]] = {}
+
+
+def service_register(*, sop_class: str, event: InterventionEvent, handler: Callable[..., Any]) -> None:
+    """Serve ``sop_class`` for ``event`` with ``handler(event, registry)``; call from an app's ``ready()``.
+
+    The AE accepts the SOP Class with the uncompressed transfer syntaxes, and requests on its presentation
+    contexts go to ``handler`` instead of the archive's own handler for the event.
+    """
+    _EXTRA_SERVICES[(event, str(sop_class))] = handler
+
+
+def _dispatch(event: evt.Event, registry: AssociationRegistry, default: Callable[..., Any] | None) -> Any:
+    handler = _EXTRA_SERVICES.get((event.event, str(event.context.abstract_syntax)), default)
+    if handler is None:
+        raise RuntimeError(f"No handler for {event.event.name} on {event.context.abstract_syntax}")
+    return handler(event, registry)
 
 
 @dataclass(frozen=True)
@@ -86,6 +108,8 @@ def ae_build(config: DimseConfig) -> AE:
         ae.add_supported_context(
             context.abstract_syntax, context.transfer_syntax, scu_role=context.scu_role, scp_role=context.scp_role
         )
+    for sop_class in sorted({sop_class for _event, sop_class in _EXTRA_SERVICES}):
+        ae.add_supported_context(sop_class, list(NATIVE_LITTLE_ENDIAN))
     ae.maximum_pdu_size = config.maximum_pdu_size
     ae.maximum_associations = config.maximum_associations
     ae.acse_timeout = config.acse_timeout
@@ -98,19 +122,29 @@ def ae_build(config: DimseConfig) -> AE:
 
 
 def handlers_build(registry: AssociationRegistry) -> list[tuple[Any, ...]]:
-    """The (event, handler, arguments) bindings of the server: one handler per service, dependencies injected."""
-    return [
+    """The (event, handler, arguments) bindings of the server: one handler per service, dependencies injected.
+
+    An event that registered services share goes through :func:`_dispatch`, which picks the handler by
+    the presentation context's SOP Class.
+    """
+    own: dict[InterventionEvent, Callable[..., Any]] = {
+        evt.EVT_C_ECHO: handle_echo,
+        evt.EVT_C_STORE: handle_store,
+        evt.EVT_C_FIND: handle_find,
+        evt.EVT_C_MOVE: handle_move,
+        evt.EVT_C_GET: handle_get,
+        evt.EVT_N_ACTION: handle_commitment,
+    }
+    shared = {event for event, _sop_class in _EXTRA_SERVICES}
+    bindings: list[tuple[Any, ...]] = [
         (evt.EVT_REQUESTED, associations.handle_requested, [registry]),
         (evt.EVT_RELEASED, associations.handle_released, [registry]),
         (evt.EVT_ABORTED, associations.handle_aborted, [registry]),
         (evt.EVT_CONN_CLOSE, associations.handle_connection_closed, [registry]),
-        (evt.EVT_C_ECHO, handle_echo, [registry]),
-        (evt.EVT_C_STORE, handle_store, [registry]),
-        (evt.EVT_C_FIND, handle_find, [registry]),
-        (evt.EVT_C_MOVE, handle_move, [registry]),
-        (evt.EVT_C_GET, handle_get, [registry]),
-        (evt.EVT_N_ACTION, handle_commitment, [registry]),
     ]
+    bindings += [(event, handler, [registry]) for event, handler in own.items() if event not in shared]
+    bindings += [(event, _dispatch, [registry, own.get(event)]) for event in sorted(shared, key=lambda e: e.name)]
+    return bindings
 
 
 class _ArchiveRequestHandler(RequestHandler):
