@@ -54,7 +54,8 @@ def _load_demo_studies(organization: Organization) -> int:
     origin = IngestOrigin(kind="import", organization=organization, description="demo data")
     zhang, li, wang = DEMO_PATIENTS
     sources: list[bytes] = [
-        *synthetic.ct_series(zhang, slices=60, size=256),
+        # Every slice crosses the head, so the first image a new user sees is not empty air.
+        *synthetic.ct_series(zhang, slices=60, size=256, extent=0.7),
         *synthetic.mr_series(li, slices=20),
         synthetic.chest_radiograph(wang),
     ]

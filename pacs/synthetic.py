@@ -110,14 +110,19 @@ def ct_series(
     study_date: str = "20241105",
     accession: str = "CT0001",
     spacing: float = 2.5,
+    extent: float = 1.0,
 ) -> Iterator[bytes]:
-    """An axial CT head series as Part 10 files, one per slice, inferior to superior."""
+    """An axial CT head series as Part 10 files, one per slice, inferior to superior.
+
+    ``extent`` is the half-height of the slab in phantom units: 1.0 starts and ends in the air beyond
+    the skull (tests rely on that), smaller values keep every slice inside the head.
+    """
     study_uid = study_uid or generate_uid()
     series_uid = generate_uid()
     frame_of_reference = generate_uid()
     pixel_spacing = 220.0 / size
     for index in range(slices):
-        z = -1 + 2 * (index + 0.5) / slices
+        z = extent * (-1 + 2 * (index + 0.5) / slices)
         ds = _base(
             patient,
             study_uid=study_uid,
