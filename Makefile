@@ -37,7 +37,10 @@ run: setup
 ## Run the suite on SQLite, then on PostgreSQL with Redis when they are reachable (CI has both).
 test: $(VENV)/.installed static/viewer/manifest.json
 	deploy/install-system-packages.sh test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py check --fail-level WARNING
+	$(PY) manage.py makemigrations --check --dry-run
 	$(MAKE) test-sqlite
 	@if $(PY) deploy/services_reachable.py "$(POSTGRES_TEST_URL)" "$(REDIS_TEST_URL)"; then \
 		$(MAKE) test-postgres; \
