@@ -48,7 +48,7 @@ def event_record(*, report: Report, action: str, by: User | None, from_status: s
 
 
 def _locked(report: Report) -> Report:
-    return Report.objects.select_for_update().select_related("exam__patient", "template").get(pk=report.pk)
+    return Report.objects.select_for_update(of=("self",)).select_related("exam__patient", "template").get(pk=report.pk)
 
 
 def report_get_or_create(*, exam: Exam, by: User) -> Report:

@@ -25,7 +25,7 @@ S = ReportStatus
 
 
 def _locked(report: Report) -> Report:
-    return Report.objects.select_for_update().select_related("exam__patient", "template").get(pk=report.pk)
+    return Report.objects.select_for_update(of=("self",)).select_related("exam__patient", "template").get(pk=report.pk)
 
 
 def _move(report: Report, *, to_status: str, by: User, action: str, note: str = "") -> None:
