@@ -216,7 +216,10 @@ class ExamListQuerySerializer(DateQuerySerializer):
 
 
 class LookupQuerySerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=500, help_text="Scanned barcode or QR code text, or a typed number.")
+    # A scanned code is taken as it is: trimming would let a value over the limit through.
+    code = serializers.CharField(
+        max_length=500, trim_whitespace=False, help_text="Scanned barcode or QR code text, or a typed number."
+    )
 
 
 class PatientQuerySerializer(serializers.Serializer):
