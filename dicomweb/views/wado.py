@@ -223,13 +223,7 @@ def retrieve_rendered(
     instance: str | None = None,
     frames: str | None = None,
 ) -> HttpResponse:
-    media_type = media.rendered_media_type(
-        _accept(request), render.RENDERED_MEDIA_TYPES, override=request.GET.get("accept")
-    )
-    options = render.render_options(media_type=media_type, params=request.GET)
-    instances = instances_select(
-        organization=request_organization(request), study_uid=study, series_uid=series, sop_uid=instance
-    )
+    media_type, options, instances = _render_request(request, study, series, instance, thumbnail=False)
     if instance is None:
         images = [item for item in instances if item.number_of_frames > 0]
         if not images:
@@ -243,6 +237,20 @@ def retrieve_rendered(
         return HttpResponse(render.render_frame(stored, numbers[0], options), content_type=media_type)
     parts = (media.OutgoingPart(media_type, [render.render_frame(stored, number, options)]) for number in numbers)
     return media.multipart_response(parts, part_type=media_type)
+
+
+def _render_request(
+    request: HttpRequest, study: str, series: str | None, instance: str | None, *, thumbnail: bool
+) -> tuple[str, render.RenderOptions, list[StoredInstance]]:
+    """The negotiated image type, the rendering options and the instances a rendered request names."""
+    media_type = media.rendered_media_type(
+        _accept(request), render.RENDERED_MEDIA_TYPES, override=request.GET.get("accept")
+    )
+    options = render.render_options(media_type=media_type, params=request.GET, thumbnail=thumbnail)
+    instances = instances_select(
+        organization=request_organization(request), study_uid=study, series_uid=series, sop_uid=instance
+    )
+    return media_type, options, instances
 
 
 def _rendered_parts(
@@ -266,13 +274,7 @@ def retrieve_thumbnail(
     instance: str | None = None,
     frames: str | None = None,
 ) -> HttpResponse:
-    media_type = media.rendered_media_type(
-        _accept(request), render.RENDERED_MEDIA_TYPES, override=request.GET.get("accept")
-    )
-    options = render.render_options(media_type=media_type, params=request.GET, thumbnail=True)
-    instances = instances_select(
-        organization=request_organization(request), study_uid=study, series_uid=series, sop_uid=instance
-    )
+    media_type, options, instances = _render_request(request, study, series, instance, thumbnail=True)
     stored = _with_frame_index(request, render.representative_instance(instances))
     number = 1
     if frames is not None:
