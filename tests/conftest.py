@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -195,6 +196,19 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1):  # type
     pytest.fail(f"condition not met within {timeout} s")
 
 
+def _wait_for_live_server_requests(timeout: float = 15.0) -> None:
+    """Let requests the closed page left in flight (frames still streaming, a beacon sent on pagehide)
+    finish before the test database is flushed: on PostgreSQL a TRUNCATE that meets a request's open
+    query deadlocks, and the next test then starts on the old rows. The live server answers each
+    connection on a thread running ``process_request_thread``; they end once their sockets close."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = [thread for thread in threading.enumerate() if "process_request_thread" in thread.name]
+        if not busy:
+            return
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="session")
 def browser():  # type: ignore[no-untyped-def]
     """Debian's Chromium driven by Playwright, one for the whole session (no browser download here)."""
@@ -226,4 +240,5 @@ def page(browser, request):  # type: ignore[no-untyped-def]
     screenshots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshots / f"{request.node.name}-final.png"))
     context.close()
+    _wait_for_live_server_requests()
     assert not errors, f"uncaught errors in the page: {errors}"
