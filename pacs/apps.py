@@ -14,3 +14,12 @@ class PacsConfig(AppConfig):
         # archive stores what it receives and validates only what it relies on (see pacs.ingest).
         pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
         pydicom.config.settings.writing_validation_mode = pydicom.config.IGNORE
+
+        from django.db.models.signals import post_delete, post_save
+
+        from pacs.auth import tokens_forget
+        from pacs.models import ApiToken, User
+
+        for model in (ApiToken, User):
+            post_save.connect(tokens_forget, sender=model, dispatch_uid=f"pacs.tokens_forget.save.{model.__name__}")
+            post_delete.connect(tokens_forget, sender=model, dispatch_uid=f"pacs.tokens_forget.delete.{model.__name__}")

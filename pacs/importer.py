@@ -15,10 +15,13 @@ from pathlib import Path
 
 from django.conf import settings
 
-from pacs.ingest import DicomStatusError, IngestOrigin, instance_ingest
+from pacs.ingest import DicomStatusError, IngestOrigin, instances_ingest
 from pacs.models import Organization
 
 SKIPPED_NAMES = frozenset({"DICOMDIR"})
+# Files indexed per transaction, and the most bytes held in memory for one batch.
+IMPORT_BATCH_FILES = 32
+IMPORT_BATCH_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -85,32 +88,49 @@ def import_run(
     journal: Path,
     on_item: Callable[[ImportItem, str], None] = lambda item, outcome: None,
 ) -> ImportSummary:
-    """Ingest every item not yet in ``journal``; ``on_item`` is called after each (progress display)."""
+    """Ingest every item not yet in ``journal``; ``on_item`` is called after each (progress display).
+
+    Files are ingested in batches (one index transaction each); an item goes into the journal once its
+    batch is stored, so an interrupted import resumes after the last stored batch.
+    """
     journal.parent.mkdir(parents=True, exist_ok=True)
     done = set(journal.read_text().splitlines()) if journal.exists() else set()
     summary = ImportSummary()
     origin = IngestOrigin(kind="import", organization=organization, description="import_dicom")
+    pending: list[tuple[ImportItem, bytes]] = []
+
     with open(journal, "a", encoding="utf-8") as log:
-        for item in items:
-            if item.key in done:
-                outcome = "skipped"
-            else:
-                outcome = _import_one(item, origin, summary)
-                log.write(item.key + "\n")
-                log.flush()
+
+        def finish(item: ImportItem, outcome: str) -> None:
+            log.write(item.key + "\n")
             summary.outcomes[outcome] += 1
             on_item(item, outcome)
+
+        def ingest_pending() -> None:
+            results = instances_ingest(sources=[data for _item, data in pending], origin=origin)
+            for (item, _data), result in zip(pending, results, strict=True):
+                if isinstance(result, DicomStatusError):
+                    summary.refusals.append((item.key, f"0x{result.status:04X} {result.comment}"))
+                    finish(item, "refused")
+                else:
+                    finish(item, result.outcome)
+            log.flush()
+            pending.clear()
+
+        for item in items:
+            if item.key in done:
+                summary.outcomes["skipped"] += 1
+                on_item(item, "skipped")
+                continue
+            try:
+                data = item.read()
+            except (OSError, zipfile.BadZipFile) as exc:
+                summary.refusals.append((item.key, f"cannot read: {exc}"))
+                finish(item, "refused")
+                continue
+            pending.append((item, data))
+            if len(pending) >= IMPORT_BATCH_FILES or sum(len(data) for _item, data in pending) >= IMPORT_BATCH_BYTES:
+                ingest_pending()
+        if pending:
+            ingest_pending()
     return summary
-
-
-def _import_one(item: ImportItem, origin: IngestOrigin, summary: ImportSummary) -> str:
-    try:
-        data = item.read()
-    except (OSError, zipfile.BadZipFile) as exc:
-        summary.refusals.append((item.key, f"cannot read: {exc}"))
-        return "refused"
-    try:
-        return instance_ingest(source=data, origin=origin).outcome
-    except DicomStatusError as exc:
-        summary.refusals.append((item.key, f"0x{exc.status:04X} {exc.comment}"))
-        return "refused"

@@ -7,3 +7,7 @@ from django.dispatch import Signal
 
 # kwargs: instance_id, study_id, series_id, organization_id, origin_kind, outcome ("stored" | "replaced")
 instance_stored = Signal()
+
+# Once per ingested batch (a STOW-RS request, a C-STORE), after the per-instance signals:
+# kwargs: organization_id, study_ids (each study that got instances), origin_kind
+studies_stored = Signal()

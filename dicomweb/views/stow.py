@@ -17,7 +17,7 @@ from django.http import HttpResponse, JsonResponse
 
 from dicomweb.multipart import BodyTooLarge, MultipartError, iter_parts, parse_content_type
 from dicomweb.views.base import dicomweb_root_url, request_organization
-from pacs.ingest import DicomStatusError, IngestOrigin, IngestResult, instance_ingest
+from pacs.ingest import DicomStatusError, IngestOrigin, IngestResult, instances_ingest
 from pacs.ingest import errors as status
 
 logger = logging.getLogger(__name__)
@@ -61,25 +61,38 @@ def store_instances(request, study: str | None = None) -> HttpResponse:  # type:
     )
     stored: list[IngestResult] = []
     failed: list[dict] = []
+    pending = _PendingParts()
+
+    def ingest_pending() -> None:
+        outcomes = instances_ingest(sources=pending.bodies, origin=origin)
+        for number, body, outcome in zip(pending.numbers, pending.bodies, outcomes, strict=True):
+            if isinstance(outcome, DicomStatusError):
+                logger.info("STOW part %d refused: %s", number, outcome)
+                failed.append(_failure(outcome.status, outcome.comment, body=body))
+            else:
+                stored.append(outcome)
+        pending.clear()
+
     try:
         for index, part in enumerate(iter_parts(request._request, boundary, max_bytes=limit), start=1):
             part_media_type = parse_content_type(part.content_type)[0] if part.content_type else DICOM
             if part_media_type != DICOM:
                 failed.append(_failure(status.CANNOT_UNDERSTAND, f"part {index} is {part_media_type}"))
                 continue
-            try:
-                stored.append(instance_ingest(source=part.body, origin=origin))
-            except DicomStatusError as exc:
-                logger.info("STOW part %d refused: %s", index, exc)
-                failed.append(_failure(exc.status, exc.comment, body=part.body))
+            pending.add(index, part.body)
+            if pending.full():
+                ingest_pending()
     except BodyTooLarge:
+        ingest_pending()
         if not stored:
             return _error(413, f"The body is over the limit of {limit} bytes")
         failed.append(_failure(status.OUT_OF_RESOURCES, f"the rest of the body is over {limit} bytes"))
     except MultipartError as exc:
+        ingest_pending()
         if not stored and not failed:
             return _error(400, str(exc))
         failed.append(_failure(status.CANNOT_UNDERSTAND, str(exc)))
+    ingest_pending()
 
     if not stored and not failed:
         return _error(400, "The request has no parts")
@@ -90,6 +103,31 @@ def store_instances(request, study: str | None = None) -> HttpResponse:  # type:
     if failed:
         response["Warning"] = ", ".join(_warning_text(item) for item in failed[:20])
     return response
+
+
+class _PendingParts:
+    """Parts read but not yet stored: indexed together, up to a count and a size held in memory."""
+
+    MAX_PARTS = 64
+    MAX_BYTES = 64 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self.numbers: list[int] = []
+        self.bodies: list[bytes] = []
+        self.size = 0
+
+    def add(self, number: int, body: bytes) -> None:
+        self.numbers.append(number)
+        self.bodies.append(body)
+        self.size += len(body)
+
+    def full(self) -> bool:
+        return len(self.bodies) >= self.MAX_PARTS or self.size >= self.MAX_BYTES
+
+    def clear(self) -> None:
+        self.numbers.clear()
+        self.bodies.clear()
+        self.size = 0
 
 
 def _warning_text(item: dict) -> str:

@@ -4,6 +4,6 @@ Every door calls :func:`instance_ingest`: STOW-RS, C-STORE, ``import_dicom`` and
 """
 
 from pacs.ingest.errors import DicomStatusError
-from pacs.ingest.pipeline import IngestOrigin, IngestResult, instance_ingest
+from pacs.ingest.pipeline import IngestOrigin, IngestResult, instance_ingest, instances_ingest
 
-__all__ = ["DicomStatusError", "IngestOrigin", "IngestResult", "instance_ingest"]
+__all__ = ["DicomStatusError", "IngestOrigin", "IngestResult", "instance_ingest", "instances_ingest"]

@@ -8,9 +8,10 @@ once) is retried.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.db.models import F
@@ -24,33 +25,38 @@ from pacs.ingest.errors import DicomStatusError
 from pacs.ingest.parse import ParsedInstance
 from pacs.models import Instance, Organization, Patient, Series, Study
 
+Row = TypeVar("Row", Patient, Study, Series)
+
 logger = logging.getLogger(__name__)
 
 _INDEX_ATTEMPTS = 3
 
 
+@dataclass(frozen=True)
+class IndexItem:
+    """One written file to index: what was parsed from it, where it is, and what it replaces."""
+
+    parsed: ParsedInstance
+    relative_path: str
+    frame_index: list
+    index_json: dict
+    replacing: Instance | None = None
+
+
 def index_with_retries(
     *,
-    parsed: ParsedInstance,
+    items: Sequence[IndexItem],
     organization: Organization,
-    relative_path: str,
-    frame_index: list,
-    index_json: dict,
-    replacing: Instance | None,
-    on_commit: Callable[[Instance], None],
-) -> int:
-    """Index the instance; ``on_commit`` runs with the new row once the transaction has committed."""
+    on_commit: Callable[[list[Instance]], None],
+) -> list[int]:
+    """Index the items in one transaction; ``on_commit`` runs with the new rows once it has committed.
+
+    One transaction per batch rather than per instance: a STOW-RS request of many instances costs one
+    commit and one update of each study and series it touches, not one of each per instance.
+    """
     for attempt in range(1, _INDEX_ATTEMPTS + 1):
         try:
-            return _index(
-                parsed=parsed,
-                organization=organization,
-                relative_path=relative_path,
-                frame_index=frame_index,
-                index_json=index_json,
-                replacing=replacing,
-                on_commit=on_commit,
-            )
+            return _index(items=items, organization=organization, on_commit=on_commit)
         except IntegrityError:
             # Another association created the same patient/study/series first: run again, it exists now.
             if attempt == _INDEX_ATTEMPTS:
@@ -66,60 +72,137 @@ def index_with_retries(
 
 def _index(
     *,
-    parsed: ParsedInstance,
+    items: Sequence[IndexItem],
     organization: Organization,
-    relative_path: str,
-    frame_index: list,
-    index_json: dict,
-    replacing: Instance | None,
-    on_commit: Callable[[Instance], None],
-) -> int:
-    dataset = parsed.dataset
+    on_commit: Callable[[list[Instance]], None],
+) -> list[int]:
     with transaction.atomic():
-        if replacing is not None:
-            instance_remove(replacing)
-        patient = _patient_upsert(organization, dataset, index_json)
-        study, study_created = Study.objects.select_for_update().get_or_create(
-            organization=organization,
-            study_instance_uid=parsed.study_uid,
-            defaults={"patient": patient},
-        )
-        series, series_created = Series.objects.select_for_update().get_or_create(
-            study=study, series_instance_uid=parsed.series_uid
-        )
-        instance = Instance.objects.create(
-            series=series,
-            sop_instance_uid=parsed.sop_uid,
-            sop_class_uid=parsed.sop_class_uid,
-            instance_number=_int(dataset.get("InstanceNumber")),
-            transfer_syntax_uid=str(parsed.transfer_syntax),
-            file_path=relative_path,
-            file_size=len(parsed.buffer),
-            file_sha256=parsed.sha256,
-            rows=_int(dataset.get("Rows")),
-            columns=_int(dataset.get("Columns")),
-            number_of_frames=len(frame_index) or _declared_frames(dataset),
-            frame_index=frame_index,
-            metadata=index_json,
-        )
+        for item in items:
+            if item.replacing is not None:
+                instance_remove(item.replacing)
+        # Later instances of a patient, study or series win, as they would one by one.
+        patients = {_patient_key(item.parsed.dataset): item for item in items}
+        patient_rows = {
+            key: _patient_upsert(organization, item.parsed.dataset, item.index_json) for key, item in patients.items()
+        }
+        studies: dict[str, Study] = {}
+        series_rows: dict[tuple[str, str], Series] = {}
+        updates: dict[Study | Series, _LevelUpdate] = {}
+        new_studies: set[Study] = set()
+        studies_with_new_series: set[Study] = set()
+        instances = []
+        for item in items:
+            parsed = item.parsed
+            study = studies.get(parsed.study_uid)
+            if study is None:
+                study, study_created = _locked_get_or_create(
+                    Study,
+                    {"organization": organization, "study_instance_uid": parsed.study_uid},
+                    {"patient": patient_rows[_patient_key(parsed.dataset)]},
+                )
+                studies[parsed.study_uid] = study
+                updates[study] = _LevelUpdate()
+                if study_created:
+                    new_studies.add(study)
+            series_key = (parsed.study_uid, parsed.series_uid)
+            series = series_rows.get(series_key)
+            if series is None:
+                series, series_created = _locked_get_or_create(
+                    Series, {"study": study, "series_instance_uid": parsed.series_uid}, {}
+                )
+                series_rows[series_key] = series
+                updates[series] = _LevelUpdate()
+                if series_created:
+                    studies_with_new_series.add(study)
+            instances.append(_instance_row(item, series))
+            dataset = parsed.dataset
+            updates[series].add(series, _series_values(series, dataset, item.index_json), size=0)
+            updates[study].add(study, _study_values(study, dataset, item.index_json), size=len(parsed.buffer))
+
+        Instance.objects.bulk_create(instances)
+        now = timezone.now()
         # Counts, the metadata version and any changed level attributes go in one UPDATE per row.
-        Series.objects.filter(pk=series.pk).update(
-            number_of_instances=F("number_of_instances") + 1,
-            metadata_version=F("metadata_version") + 1,
-            updated_at=timezone.now(),
-            **_changed(series, _series_values(series, dataset, index_json)),
-        )
-        Study.objects.filter(pk=study.pk).update(
-            number_of_instances=F("number_of_instances") + 1,
-            size_bytes=F("size_bytes") + len(parsed.buffer),
-            updated_at=timezone.now(),
-            **_changed(study, _study_values(study, dataset, index_json)),
-        )
-        if series_created or study_created:
+        for series in series_rows.values():
+            update = updates[series]
+            Series.objects.filter(pk=series.pk).update(
+                number_of_instances=F("number_of_instances") + update.count,
+                metadata_version=F("metadata_version") + update.count,
+                updated_at=now,
+                **update.changed,
+            )
+        for study in studies.values():
+            update = updates[study]
+            summary = {}
+            if study in new_studies:
+                # All of a new study's series are in this batch: its summary needs no query.
+                summary = _series_summary([row for row in series_rows.values() if row.study_id == study.pk])
+            Study.objects.filter(pk=study.pk).update(
+                number_of_instances=F("number_of_instances") + update.count,
+                size_bytes=F("size_bytes") + update.size,
+                updated_at=now,
+                **update.changed,
+                **summary,
+            )
+        for study in studies_with_new_series - new_studies:
             study_refresh_series_summary(study.pk)
 
-        transaction.on_commit(lambda: on_commit(instance), robust=True)
-    return instance.pk
+        transaction.on_commit(lambda: on_commit(instances), robust=True)
+    return [instance.pk for instance in instances]
+
+
+def _locked_get_or_create(model: type[Row], lookup: dict[str, Any], defaults: dict[str, Any]) -> tuple[Row, bool]:
+    """The row, locked for the rest of the transaction, or a new one.
+
+    Unlike ``QuerySet.get_or_create`` this takes no savepoint: when another transaction inserts the
+    same row first, the IntegrityError aborts the whole batch and :func:`index_with_retries` runs it
+    again, so two round trips per new row are saved.
+    """
+    row = model.objects.select_for_update().filter(**lookup).first()
+    if row is not None:
+        return row, False
+    return model.objects.create(**lookup, **defaults), True
+
+
+def _series_summary(series_rows: list[Series]) -> dict[str, Any]:
+    modalities = sorted({row.modality for row in series_rows if row.modality})
+    return {"number_of_series": len(series_rows), "modalities_in_study": " ".join(modalities)}
+
+
+class _LevelUpdate:
+    """What a batch changes in one study or series row: instances added, bytes added, attributes."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.size = 0
+        self.changed: dict[str, Any] = {}
+
+    def add(self, row: Study | Series, values: dict[str, Any], *, size: int) -> None:
+        changed = _changed(row, values)
+        for field, value in changed.items():
+            setattr(row, field, value)  # the next instance compares with (and merges into) this one
+        self.changed.update(changed)
+        self.count += 1
+        self.size += size
+
+
+def _instance_row(item: IndexItem, series: Series) -> Instance:
+    parsed = item.parsed
+    dataset = parsed.dataset
+    return Instance(
+        series=series,
+        sop_instance_uid=parsed.sop_uid,
+        sop_class_uid=parsed.sop_class_uid,
+        instance_number=_int(dataset.get("InstanceNumber")),
+        transfer_syntax_uid=str(parsed.transfer_syntax),
+        file_path=item.relative_path,
+        file_size=len(parsed.buffer),
+        file_sha256=parsed.sha256,
+        rows=_int(dataset.get("Rows")),
+        columns=_int(dataset.get("Columns")),
+        number_of_frames=len(item.frame_index) or _declared_frames(dataset),
+        frame_index=item.frame_index,
+        metadata=item.index_json,
+    )
 
 
 def _declared_frames(dataset: Dataset) -> int:
@@ -128,26 +211,29 @@ def _declared_frames(dataset: Dataset) -> int:
     return _int(dataset.get("NumberOfFrames")) or 1
 
 
+def _patient_key(dataset: Dataset) -> tuple[str, str]:
+    return _text(dataset, "PatientID", 64), _text(dataset, "IssuerOfPatientID", 64)
+
+
 def _patient_upsert(organization: Organization, dataset: Dataset, index_json: dict) -> Patient:
-    patient, _created = Patient.objects.select_for_update().get_or_create(
-        organization=organization,
-        patient_id=_text(dataset, "PatientID", 64),
-        issuer_of_patient_id=_text(dataset, "IssuerOfPatientID", 64),
-    )
+    patient_id, issuer = _patient_key(dataset)
     name = strip_escape_sequences(str(dataset.get("PatientName", "") or ""))
     pinyin, initials = names.pinyin_forms(name)
-    changed = _changed(
-        patient,
-        {
-            "patient_name": name[:324],
-            "patient_name_folded": names.fold(name)[:324],
-            "patient_name_pinyin": pinyin[:324],
-            "patient_name_initials": initials[:64],
-            "birth_date": _date(dataset.get("PatientBirthDate")),
-            "sex": _text(dataset, "PatientSex", 16),
-            "attributes": levels.subset(index_json, levels.PATIENT_TAGS),
-        },
+    values = {
+        "patient_name": name[:324],
+        "patient_name_folded": names.fold(name)[:324],
+        "patient_name_pinyin": pinyin[:324],
+        "patient_name_initials": initials[:64],
+        "birth_date": _date(dataset.get("PatientBirthDate")),
+        "sex": _text(dataset, "PatientSex", 16),
+        "attributes": levels.subset(index_json, levels.PATIENT_TAGS),
+    }
+    patient, created = _locked_get_or_create(
+        Patient, {"organization": organization, "patient_id": patient_id, "issuer_of_patient_id": issuer}, values
     )
+    if created:
+        return patient
+    changed = _changed(patient, values)
     if changed:
         for field, value in changed.items():
             setattr(patient, field, value)

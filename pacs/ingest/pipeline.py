@@ -14,6 +14,7 @@ organization:
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +25,10 @@ from pacs import storage
 from pacs.dicomjson import dataset_to_index_json
 from pacs.ingest import errors
 from pacs.ingest.errors import DicomStatusError
-from pacs.ingest.index import index_with_retries
+from pacs.ingest.index import IndexItem, index_with_retries
 from pacs.ingest.parse import ParsedInstance, frame_index_of, parse_instance
 from pacs.models import Instance, Organization
-from pacs.signals import instance_stored
+from pacs.signals import instance_stored, studies_stored
 
 logger = logging.getLogger(__name__)
 
@@ -56,55 +57,151 @@ class IngestResult:
 
 def instance_ingest(*, source: bytes | Path, origin: IngestOrigin) -> IngestResult:
     """Store one Part 10 instance durably; raise :class:`DicomStatusError` with the status to answer."""
-    buffer = _read_source(source)
-    parsed = parse_instance(buffer)
-    _validate(parsed, origin)
+    outcome = instances_ingest(sources=[source], origin=origin)[0]
+    if isinstance(outcome, DicomStatusError):
+        raise outcome
+    return outcome
+
+
+def instances_ingest(*, sources: Sequence[bytes | Path], origin: IngestOrigin) -> list[IngestResult | DicomStatusError]:
+    """Store several instances, each durably, with one index transaction for the batch.
+
+    Returns, in the order of ``sources``, each instance's result or the error to answer for it: one
+    bad instance never costs the others. Used where several instances arrive together (a STOW-RS
+    request, an import); a modality's C-STORE is a batch of one.
+    """
+    outcomes: list[IngestResult | DicomStatusError | None] = [None] * len(sources)
+    parsed_items: list[tuple[int, ParsedInstance]] = []
+    for position, source in enumerate(sources):
+        try:
+            parsed = parse_instance(_read_source(source))
+            _validate(parsed, origin)
+        except DicomStatusError as exc:
+            outcomes[position] = exc
+            continue
+        parsed_items.append((position, parsed))
 
     try:
-        existing = (
-            Instance.objects.filter(series__study__organization=origin.organization, sop_instance_uid=parsed.sop_uid)
-            .select_related("series__study")
-            .first()
-        )
+        existing = _stored_instances(origin.organization, [parsed.sop_uid for _, parsed in parsed_items])
     except OperationalError as exc:
-        raise DicomStatusError(errors.OUT_OF_RESOURCES, "Database unavailable") from exc
-    if existing is not None and (existing.file_sha256 == parsed.sha256 or settings.PACS_DUPLICATE_POLICY == "keep"):
-        return _result(existing.pk, parsed, "duplicate")
+        error = DicomStatusError(errors.OUT_OF_RESOURCES, "Database unavailable")
+        error.__cause__ = exc
+        for position, _parsed in parsed_items:
+            outcomes[position] = error
+        return _complete(outcomes)
 
-    relative_path = storage.instance_relative_path(
-        organization_slug=origin.organization.slug,
-        study_uid=parsed.study_uid,
-        series_uid=parsed.series_uid,
-        sop_uid=parsed.sop_uid,
-        variant=parsed.sha256[:12] if existing is not None else "",
-    )
-    frame_index = frame_index_of(parsed)
-    index_json = dataset_to_index_json(parsed.dataset)
-    try:
-        storage.write_atomic(relative_path, [parsed.buffer])
-    except OSError as exc:
-        logger.error("Could not write %s: %s", relative_path, exc)
-        raise DicomStatusError(errors.OUT_OF_RESOURCES, f"Storage unavailable: {exc.strerror}") from exc
+    batch: list[tuple[int, ParsedInstance, Instance | None]] = []
+    repeated: list[tuple[int, ParsedInstance]] = []
+    seen: set[str] = set()
+    for position, parsed in parsed_items:
+        if parsed.sop_uid in seen:
+            # The same instance twice in one batch: the second is handled once the first is indexed.
+            repeated.append((position, parsed))
+            continue
+        seen.add(parsed.sop_uid)
+        old = existing.get(parsed.sop_uid)
+        if old is not None and (old.file_sha256 == parsed.sha256 or settings.PACS_DUPLICATE_POLICY == "keep"):
+            outcomes[position] = _result(old.pk, parsed, "duplicate")
+        else:
+            batch.append((position, parsed, old))
+    _store(batch, origin, outcomes)
+    for position, parsed in repeated:
+        outcomes[position] = instances_ingest(sources=[parsed.buffer], origin=origin)[0]
+    return _complete(outcomes)
 
-    try:
-        old_path = existing.file_path if existing is not None else None
-        instance_id = index_with_retries(
-            parsed=parsed,
-            organization=origin.organization,
-            relative_path=relative_path,
-            frame_index=frame_index,
-            index_json=index_json,
-            replacing=existing,
-            on_commit=lambda instance: _after_commit(instance, origin, old_path),
+
+def _stored_instances(organization: Organization, sop_uids: list[str]) -> dict[str, Instance]:
+    if not sop_uids:
+        return {}
+    rows = Instance.objects.filter(series__study__organization=organization, sop_instance_uid__in=sop_uids)
+    return {row.sop_instance_uid: row for row in rows.select_related("series__study")}
+
+
+def _store(
+    batch: list[tuple[int, ParsedInstance, Instance | None]],
+    origin: IngestOrigin,
+    outcomes: list[IngestResult | DicomStatusError | None],
+) -> None:
+    """Write the files, then index them together; every position of ``batch`` gets its outcome."""
+    written: list[tuple[int, IndexItem]] = []
+    for position, parsed, old in batch:
+        relative_path = storage.instance_relative_path(
+            organization_slug=origin.organization.slug,
+            study_uid=parsed.study_uid,
+            series_uid=parsed.series_uid,
+            sop_uid=parsed.sop_uid,
+            variant=parsed.sha256[:12] if old is not None else "",
         )
+        try:
+            storage.write_atomic(relative_path, [parsed.buffer], sync_directory=False)
+        except OSError as exc:
+            logger.error("Could not write %s: %s", relative_path, exc)
+            outcomes[position] = DicomStatusError(errors.OUT_OF_RESOURCES, f"Storage unavailable: {exc.strerror}")
+            continue
+        item = IndexItem(
+            parsed=parsed,
+            relative_path=relative_path,
+            frame_index=frame_index_of(parsed),
+            index_json=dataset_to_index_json(parsed.dataset),
+            replacing=old,
+        )
+        written.append((position, item))
+    if not written:
+        return
+    try:
+        storage.directories_sync(item.relative_path for _, item in written)
+    except OSError as exc:
+        logger.error("Could not make the stored files durable: %s", exc)
+        for position, item in written:
+            storage.delete(item.relative_path)
+            outcomes[position] = DicomStatusError(errors.OUT_OF_RESOURCES, f"Storage unavailable: {exc.strerror}")
+        return
+    _index_written(written, origin, outcomes)
+
+
+def _index_written(
+    written: list[tuple[int, IndexItem]],
+    origin: IngestOrigin,
+    outcomes: list[IngestResult | DicomStatusError | None],
+) -> None:
+    items = [item for _, item in written]
+    old_paths = [item.replacing.file_path for item in items if item.replacing is not None]
+    try:
+        instance_ids = index_with_retries(
+            items=items,
+            organization=origin.organization,
+            on_commit=lambda instances: _after_commit(instances, origin, old_paths),
+        )
+    except DicomStatusError as exc:
+        if len(written) > 1 and exc.status != errors.OUT_OF_RESOURCES:
+            # One instance may be what the batch tripped on: give each its own transaction.
+            for entry in written:
+                _index_written([entry], origin, outcomes)
+            return
+        for position, item in written:
+            _discard_unindexed(item.relative_path)
+            outcomes[position] = exc
+        return
     except BaseException:
-        _discard_unindexed(relative_path)
+        for _position, item in written:
+            _discard_unindexed(item.relative_path)
         raise
-    outcome = "replaced" if existing is not None else "stored"
-    logger.info(
-        "Stored %s (%s) from %s %s: %s", parsed.sop_uid, outcome, origin.kind, origin.description, relative_path
-    )
-    return _result(instance_id, parsed, outcome)
+    for (position, item), instance_id in zip(written, instance_ids, strict=True):
+        outcome = "replaced" if item.replacing is not None else "stored"
+        logger.info(
+            "Stored %s (%s) from %s %s: %s",
+            item.parsed.sop_uid,
+            outcome,
+            origin.kind,
+            origin.description,
+            item.relative_path,
+        )
+        outcomes[position] = _result(instance_id, item.parsed, outcome)
+
+
+def _complete(outcomes: list[IngestResult | DicomStatusError | None]) -> list[IngestResult | DicomStatusError]:
+    assert all(outcome is not None for outcome in outcomes), "every instance gets an outcome"
+    return outcomes  # type: ignore[return-value]
 
 
 def _discard_unindexed(relative_path: str) -> None:
@@ -158,18 +255,26 @@ def _validate(parsed: ParsedInstance, origin: IngestOrigin) -> None:
         )
 
 
-def _after_commit(instance: Instance, origin: IngestOrigin, old_path: str | None) -> None:
+def _after_commit(instances: list[Instance], origin: IngestOrigin, old_paths: list[str]) -> None:
     from pacs.tasks import series_metadata_build_soon
 
-    if old_path:
+    for old_path in old_paths:
         storage.delete(old_path)
-    series_metadata_build_soon(instance.series_id)
-    instance_stored.send(
+    for series_id in dict.fromkeys(instance.series_id for instance in instances):
+        series_metadata_build_soon(series_id)
+    for instance in instances:
+        instance_stored.send(
+            sender=Instance,
+            instance_id=instance.pk,
+            series_id=instance.series_id,
+            study_id=instance.series.study_id,
+            organization_id=origin.organization.pk,
+            origin_kind=origin.kind,
+            outcome="replaced" if old_paths else "stored",
+        )
+    studies_stored.send(
         sender=Instance,
-        instance_id=instance.pk,
-        series_id=instance.series_id,
-        study_id=instance.series.study_id,
         organization_id=origin.organization.pk,
+        study_ids=list(dict.fromkeys(instance.series.study_id for instance in instances)),
         origin_kind=origin.kind,
-        outcome="replaced" if old_path else "stored",
     )

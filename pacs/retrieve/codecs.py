@@ -184,11 +184,13 @@ def dataset_transcode(dataset: Dataset, target: str) -> Dataset:
         raise CodecError(f"Cannot convert from transfer syntax {source.name} to {target_uid.name}")
     try:
         if "PixelData" in dataset and source.is_compressed:
-            dataset.decompress()  # to Explicit VR Little Endian, YCbCr converted to RGB
+            # pydicom 3 gives a converted dataset a new SOP Instance UID unless told not to: the instance
+            # sent or served is the same instance in another encoding, so it keeps its UID.
+            dataset.decompress(generate_instance_uid=False)  # to Explicit VR Little Endian, YCbCr to RGB
         elif source == ExplicitVRBigEndian:
             _swap_to_little_endian(dataset)
         if "PixelData" in dataset and target_uid.is_compressed:
-            dataset.compress(target_uid)
+            dataset.compress(target_uid, generate_instance_uid=False)
         else:
             dataset.file_meta.TransferSyntaxUID = target_uid
     except CodecError:

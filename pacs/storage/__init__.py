@@ -30,8 +30,12 @@ def instance_relative_path(
     return f"{organization_slug}/{study_uid}/{series_uid}/{name}"
 
 
-def write_atomic(relative_path: str, chunks: Iterable[bytes]) -> int:
-    """Write the chunks to ``relative_path`` durably; return the number of bytes written."""
+def write_atomic(relative_path: str, chunks: Iterable[bytes], *, sync_directory: bool = True) -> int:
+    """Write the chunks to ``relative_path`` durably; return the number of bytes written.
+
+    With ``sync_directory=False`` the rename is durable only once the caller has passed the file to
+    :func:`directories_sync`: a batch of files in one folder then costs one folder fsync, not one each.
+    """
     target = absolute_path(relative_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
@@ -47,8 +51,15 @@ def write_atomic(relative_path: str, chunks: Iterable[bytes]) -> int:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    _fsync_directory(target.parent)
+    if sync_directory:
+        _fsync_directory(target.parent)
     return size
+
+
+def directories_sync(relative_paths: Iterable[str]) -> None:
+    """Make the renames of files written with ``sync_directory=False`` durable: fsync each folder once."""
+    for folder in sorted({absolute_path(path).parent for path in relative_paths}):
+        _fsync_directory(folder)
 
 
 def delete(relative_path: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from django.utils import timezone
@@ -77,3 +78,26 @@ def test_openapi_schema_describes_the_token_api(anonymous_http):
     response = anonymous_http.get("/api/schema/", headers={"Accept": "application/json"})
     assert response.status_code == 200
     assert "/api/tokens" in response.text
+
+
+def test_a_token_is_remembered_briefly_and_forgotten_when_it_changes(anonymous_http, org_alpha, monkeypatch):
+    from pacs import auth
+
+    monkeypatch.setattr(auth, "TOKEN_MEMORY_SECONDS", 3.0)
+    user = User.objects.create_user("hana", password="x-123456789", organization=org_alpha)
+    token, key = ApiToken.issue(user=user, name="viewer")
+    anonymous_http.headers["Authorization"] = f"Bearer {key}"
+    assert anonymous_http.get("/dicomweb/studies").status_code in (200, 204)
+
+    # A change this process does not hear of (another web process's, say) is seen once the memory expires.
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert anonymous_http.get("/dicomweb/studies").status_code in (200, 204)
+    time.sleep(3.2)
+    assert anonymous_http.get("/dicomweb/studies").status_code == 401
+
+    # A change this process makes is seen at once.
+    other, other_key = ApiToken.issue(user=user, name="viewer 2")
+    anonymous_http.headers["Authorization"] = f"Bearer {other_key}"
+    assert anonymous_http.get("/dicomweb/studies").status_code in (200, 204)
+    other.delete()
+    assert anonymous_http.get("/dicomweb/studies").status_code == 401

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import signal
 import socket
+import time
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -64,3 +66,42 @@ def test_dimse_stops_cleanly_on_sigterm_and_lets_a_running_association_finish(tr
     assert "Traceback" not in log
     with socket.socket() as probe:
         assert probe.connect_ex((archive.host, archive.port)) != 0  # nothing listens any more
+
+
+def _children(pid: int) -> set[int]:
+    children = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.add(int(stat.parent.name))
+    return children
+
+
+def test_dimse_processes_share_the_port_and_stop_together(transactional_db, modality, tmp_path):
+    process, archive, log_path = dimse_process_start(
+        storage_root=tmp_path / "storage", extra_env={"DIMSE_PROCESSES": "2"}
+    )
+    deadline = time.monotonic() + 60
+    while log_path.read_text().count("ready on") < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert log_path.read_text().count("ready on") == 2
+    assert len(_children(process.pid)) == 2
+
+    ae = AE(ae_title=MODALITY_AE)
+    ae.add_requested_context(Verification)
+    associations = [ae.associate(archive.host, archive.port, ae_title=ARCHIVE_AE) for _ in range(6)]
+    try:
+        assert all(association.is_established for association in associations)
+        assert [association.send_c_echo().Status for association in associations] == [0x0000] * 6
+    finally:
+        for association in associations:
+            association.release()
+
+    assert dimse_process_stop(process) == 0
+    assert "Traceback" not in log_path.read_text()
+    assert log_path.read_text().count("Stopped") == 3  # each service process, then the parent
+    with socket.socket() as probe:
+        assert probe.connect_ex((archive.host, archive.port)) != 0

@@ -67,20 +67,25 @@ def test_the_test_data_covers_the_syntaxes():
 @pytest.mark.parametrize("path", PIXEL_FILES, ids=lambda p: p.name)
 def test_every_syntax_transcodes_to_explicit_vr_little_endian(path):
     original, expected = _reference(path)
+    # Read before converting: the conversion works in place, so ``original`` would follow any change.
+    sop_instance_uid = str(original.SOPInstanceUID)
     converted = codecs.dataset_transcode(original, ExplicitVRLittleEndian)
     data = codecs.dataset_to_part10(converted)
     result = pydicom.dcmread(io.BytesIO(data))
     assert result.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
-    assert result.SOPInstanceUID == original.SOPInstanceUID
+    assert result.SOPInstanceUID == sop_instance_uid  # the same instance, in another encoding
+    assert result.file_meta.MediaStorageSOPInstanceUID == sop_instance_uid
     np.testing.assert_array_equal(result.pixel_array, expected)
 
 
 @pytest.mark.parametrize("target", [ImplicitVRLittleEndian, DeflatedExplicitVRLittleEndian, RLELossless])
 def test_other_targets_round_trip(target):
     original, expected = _reference(PYDICOM_TEST_FILES / "JPEG2000.dcm")
+    sop_instance_uid = str(original.SOPInstanceUID)
     data = codecs.dataset_to_part10(codecs.dataset_transcode(original, target))
     result = pydicom.dcmread(io.BytesIO(data))
     assert result.file_meta.TransferSyntaxUID == target
+    assert result.SOPInstanceUID == sop_instance_uid
     np.testing.assert_array_equal(result.pixel_array, expected)
 
 

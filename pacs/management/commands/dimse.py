@@ -1,11 +1,19 @@
-"""``manage.py dimse``: run the DIMSE service until SIGTERM or SIGINT, then stop cleanly."""
+"""``manage.py dimse``: run the DIMSE service until SIGTERM or SIGINT, then stop cleanly.
+
+With ``--processes N`` (``DIMSE_PROCESSES``) the command forks N service processes that share the port
+through ``SO_REUSEPORT``: one Python process uses one core, and the kernel spreads new associations
+over the processes. The parent only forwards the stop signal and waits.
+"""
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from types import FrameType
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
@@ -25,29 +33,40 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reuse-port", action="store_true", default=None, help="share the port with other dimse processes"
         )
+        parser.add_argument(
+            "--processes", type=int, help="service processes sharing the port (default: DIMSE_PROCESSES)"
+        )
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
         title = options["ae_title"]
         if title is not None and not (0 < len(title) <= 16 and title.isascii() and "\\" not in title):
             raise CommandError(f"AE title {title!r} must be 1 to 16 ASCII characters without backslash")
+        processes = options["processes"] or settings.DIMSE_PROCESSES
+        if processes < 1:
+            raise CommandError("--processes must be at least 1")
         config = DimseConfig.from_settings(
-            port=options["port"], host=options["host"], ae_title=title, reuse_port=options["reuse_port"]
+            port=options["port"],
+            host=options["host"],
+            ae_title=title,
+            reuse_port=True if processes > 1 else options["reuse_port"],
         )
-        # The system checks ran in this thread; the association threads open connections of their own.
+        if config.port == 0 and processes > 1:
+            raise CommandError("Several processes need a fixed port to share, not port 0")
+        # The system checks ran in this thread; the association threads open connections of their own,
+        # and a forked child must not share the parent's.
         connections.close_all()
+        if processes == 1:
+            self._serve(config)
+        else:
+            self._supervise(config, processes)
+
+    def _serve(self, config: DimseConfig) -> None:
         server = DimseServer(config)
         try:
             server.start()
         except OSError as exc:
             raise CommandError(f"Cannot listen on {config.host}:{config.port}: {exc.strerror}") from exc
-
-        stopping = threading.Event()
-
-        def request_stop(signum: int, frame: FrameType | None) -> None:
-            stopping.set()
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
+        stopping = _stop_event()
         self.stdout.write(f"DIMSE service {config.ae_title} ready on {config.host}:{server.port}", ending="\n")
         self.stdout.flush()
         # A bounded wait: the main thread must return to the interpreter for the signal handler to run.
@@ -56,3 +75,70 @@ class Command(BaseCommand):
         self.stdout.write("Stopping: no new associations; waiting for running ones to finish")
         server.stop()
         self.stdout.write("Stopped")
+
+    def _supervise(self, config: DimseConfig, processes: int) -> None:
+        self.stdout.write(f"Starting {processes} DIMSE service processes on {config.host}:{config.port}")
+        self.stdout.flush()
+        children = [self._fork(config) for _ in range(processes)]
+        stopping = _stop_event()
+        exited: dict[int, int] = {}
+        while len(exited) < len(children):
+            if stopping.wait(0.5):
+                for pid in children:
+                    if pid not in exited:
+                        _signal_quietly(pid, signal.SIGTERM)
+                stopping.clear()
+            for pid in children:
+                if pid in exited:
+                    continue
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    exited[pid] = os.waitstatus_to_exitcode(status)
+                    if exited[pid] != 0:
+                        # One process failing (the port taken, say) stops the others: a half service
+                        # would hide the problem.
+                        self.stderr.write(f"DIMSE process {pid} exited with {exited[pid]}; stopping the others")
+                        for other in children:
+                            if other not in exited:
+                                _signal_quietly(other, signal.SIGTERM)
+        if any(code != 0 for code in exited.values()):
+            raise CommandError("A DIMSE service process failed; see the messages above")
+        self.stdout.write("Stopped")
+
+    def _fork(self, config: DimseConfig) -> int:
+        pid = os.fork()
+        if pid:
+            return pid
+        code = 0
+        try:
+            self._serve(config)
+        except CommandError as exc:
+            self.stderr.write(str(exc))
+            code = 1
+        except BaseException:  # noqa: BLE001 - the child must never return into the parent's code
+            import traceback
+
+            traceback.print_exc()
+            code = 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+
+
+def _stop_event() -> threading.Event:
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    return stopping
+
+
+def _signal_quietly(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
