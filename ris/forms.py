@@ -39,6 +39,18 @@ class PatientForm(forms.Form):
         return data
 
 
+class PatientEditForm(PatientForm):
+    """Correcting a registered patient: the same fields, checked the same way; the patient ID may change."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        del self.fields["allow_same_name_and_birth"]
+        self.fields["patient_id"].help_text = _("Leave empty to keep the current one.")
+
+    def patient_data(self) -> dict:
+        return dict(self.cleaned_data)
+
+
 class OrderForm(forms.Form):
     procedure = forms.ModelChoiceField(label=_("Procedure"), queryset=Procedure.objects.none())
     priority = forms.TypedChoiceField(

@@ -166,6 +166,31 @@ class Patient(models.Model):
         return day.year - self.birth_date.year - (0 if had_birthday else 1)
 
 
+class PatientChange(models.Model):
+    """One correction of a patient's demographics at the desk or through the API: who, when, before, after.
+
+    ``old`` and ``new`` hold only the fields that changed, as text; an ID card number is kept masked.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="changes")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    # "desk" or "api"
+    source = models.CharField(max_length=16)
+    old = models.JSONField(default=dict)
+    new = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("patient change")
+        verbose_name_plural = _("patient changes")
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} @ {self.changed_at:%Y-%m-%d %H:%M}"
+
+
 class Procedure(models.Model):
     """An entry of the configurable catalogue (admin): what can be ordered, on which modality."""
 

@@ -13,6 +13,10 @@ exam_status_changed = Signal()
 # kwargs: organization_id, source_patient_id, target_patient_id (database ids; the source is retired)
 patient_merged = Signal()
 
+# kwargs: organization_id, patient_id (database id), changed (names of the fields that changed),
+# changed_by_id (None when a system made the change)
+patient_updated = Signal()
+
 # kwargs: exam_id, organization_id, merged_exam_ids (exams whose orders moved into exam_id, now cancelled)
 exams_merged = Signal()
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("register/", views.register, name="register"),
     path("patients/", views.patients, name="patients"),
     path("patients/<int:pk>/", views.patient, name="patient"),
+    path("patients/<int:pk>/edit/", views.patient_edit, name="patient_edit"),
     path("exams/batch/", views.exams_batch, name="exams_batch"),
     path("exams/<int:pk>/", views.exam, name="exam"),
     path("exams/<int:pk>/transition/", views.exam_transition_view, name="exam_transition"),

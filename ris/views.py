@@ -25,14 +25,16 @@ from ris.forms import (
     ExamSelectionForm,
     MergeForm,
     OrderForm,
+    PatientEditForm,
     PatientForm,
     RoomDayForm,
     TransitionForm,
 )
 from ris.models import Appointment, Exam, ExamStatus, Patient
+from ris.navigation import registration_followup_url
 from ris.services.appointments import appointment_cancel, exam_appointment_set
 from ris.services.exams import OrderData, exam_transition, exams_check_in, exams_merge
-from ris.services.patients import PatientData, patient_merge
+from ris.services.patients import PatientData, patient_merge, patient_update
 from ris.services.registration import registration_walk_in
 from ris.slip import exam_slip_pdf
 
@@ -119,7 +121,7 @@ def register(request: HttpRequest) -> HttpResponse:
             )
         else:
             messages.success(request, _("Registered %(accession)s.") % {"accession": exam.accession_number})
-            return redirect("ris:exam", pk=exam.pk)
+            return redirect(registration_followup_url(exam) or reverse("ris:exam", kwargs={"pk": exam.pk}))
     return render(
         request,
         "ris/register.html",
@@ -167,6 +169,26 @@ def patient(request: HttpRequest, pk: int) -> HttpResponse:
         ),
     }
     return render(request, "ris/patient.html", context)
+
+
+@login_required
+def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct a patient's demographics; the changes made so far are listed below the form."""
+    record = _patient(request, pk)
+    if record.pk != pk:
+        return redirect("ris:patient_edit", pk=record.pk)
+    initial = {name: getattr(record, name) for name in PatientEditForm.base_fields if hasattr(record, name)}
+    form = PatientEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient_update(patient=record, data=PatientData(**form.patient_data()), by=request.user, source="desk")
+        except RegistrationError as error:
+            _add_error(form, error)
+        else:
+            messages.success(request, _("The patient's record was saved."))
+            return redirect("ris:patient", pk=record.pk)
+    context = {"patient": record, "form": form, "changes": record.changes.select_related("changed_by")[:50]}
+    return render(request, "ris/patient_edit.html", context)
 
 
 @login_required

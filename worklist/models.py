@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from pacs.models import Organization, Study
+from pacs.models import Organization, Series, Study
 from ris.models import Exam
 
 
@@ -92,16 +92,23 @@ class StudyLink(models.Model):
 
 
 class Reassociation(models.Model):
-    """One re-association or unbinding of a study, for the audit trail and for undo.
+    """One re-association or unbinding of a study, or move of one series, for the audit trail and for undo.
 
     ``old`` and ``new`` are the archive attributes the correction changed (DICOM keyword to value, empty
     when only the link changed); ``exam_before`` and ``exam_after`` are the study's link around it.
+
+    A series action has ``series_instance_uid`` set: ``study`` is the study the series came from (which
+    stays), ``study_after`` the study it is part of after the action, and ``old`` / ``new`` include its
+    StudyInstanceUID.
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="+")
     exam_before = models.ForeignKey(Exam, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     exam_after = models.ForeignKey(Exam, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    series = models.ForeignKey(Series, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    series_instance_uid = models.CharField(max_length=64, blank=True)
+    study_after = models.ForeignKey(Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     old = models.JSONField(default=dict)
     new = models.JSONField(default=dict)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
@@ -109,7 +116,9 @@ class Reassociation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     done_at = models.DateTimeField(auto_now_add=True)
-    # Set when undone; the undo is recorded as a re-association of its own.
+    # An undo is recorded as an action of its own that names the action it undid.
+    undoes = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Set when undone (cleared again when the undo is itself undone).
     undone_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -121,4 +130,12 @@ class Reassociation(models.Model):
         ordering = ["done_at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.study_id}: {self.exam_before_id or '-'} -> {self.exam_after_id or '-'}"
+        what = f"{self.study_id}/{self.series_instance_uid}" if self.series_instance_uid else str(self.study_id)
+        return f"{what}: {self.exam_before_id or '-'} -> {self.exam_after_id or '-'}"
+
+    @property
+    def kind(self) -> str:
+        """ "series", "unbind" or "study": what the action did, for lists."""
+        if self.series_instance_uid:
+            return "series"
+        return "unbind" if not self.new and self.exam_after_id is None else "study"

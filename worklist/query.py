@@ -183,13 +183,8 @@ def worklist_time_filter(exams: Iterable[Exam], *, identifier: Dataset) -> Itera
 
 
 def person_name(name: str) -> str:
-    """A RIS name as a DICOM PN: ``张三`` → ``ZHANG^SAN=张^三`` (the first character is the family name)."""
-    if not _CJK_RUN.search(name):
-        return name
-    family, given = name[:1], name[1:]
-    romanized = ("".join(lazy_pinyin(part)).upper() for part in (family, given))
-    alphabetic = "^".join(part for part in romanized if part)
-    return f"{alphabetic}={family}^{given}" if given else f"{alphabetic}={family}"
+    """A RIS name as a DICOM PN: ``张三`` → ``ZHANG^SAN=张^三``, ``欧阳娜娜`` → ``OUYANG^NANA=欧阳^娜娜``."""
+    return names.chinese_person_name(name)
 
 
 def _romanized(text: str) -> str:

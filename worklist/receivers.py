@@ -1,21 +1,53 @@
-"""What the worklist does when the archive or the RIS has news: link studies and exams (``services.links``).
+"""What the worklist does when the archive or the RIS has news: link studies and exams (``services.links``),
+and correct the archive's copies of a patient whose record changed (``services.reassociation``).
 
-Both signals are sent after commit, so the rows they name are visible here.
+All these signals are sent after commit, so the rows they name are visible here.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from pacs.models import User
 from worklist.services.links import exam_link_unmatched, study_link
+from worklist.services.reassociation import ARCHIVE_FIELDS, patient_studies_update
+
+logger = logging.getLogger(__name__)
 
 
-def on_instance_stored(sender: Any, *, study_id: int, **kwargs: Any) -> None:
-    """``pacs.signals.instance_stored``: link the instance's study to its exam, or list it as unmatched."""
-    study_link(study_id=study_id)
+def on_studies_stored(sender: Any, *, study_ids: list[int], **kwargs: Any) -> None:
+    """``pacs.signals.studies_stored``: link each study that got instances to its exam, or list it as unmatched.
+
+    Once per batch rather than per instance: a STOW-RS request or import of a whole series costs one
+    look-up per study."""
+    for study_id in study_ids:
+        study_link(study_id=study_id)
 
 
 def on_exam_status_changed(sender: Any, *, exam_id: int, from_status: str, **kwargs: Any) -> None:
     """``ris.signals.exam_status_changed``: a new exam (``from_status`` empty) claims unmatched studies."""
     if not from_status:
         exam_link_unmatched(exam_id=exam_id)
+
+
+def on_patient_updated(
+    sender: Any, *, patient_id: int, changed: list[str], changed_by_id: int | None, **kwargs: Any
+) -> None:
+    """``ris.signals.patient_updated``: the archive's copies of the patient's linked studies follow the record."""
+    if not ARCHIVE_FIELDS.intersection(changed):
+        return
+    by = User.objects.filter(pk=changed_by_id).first() if changed_by_id else None
+    try:
+        patient_studies_update(patient_id=patient_id, by=by, reason="patient record corrected")
+    except Exception:
+        # The record is saved already; the studies keep their old values and the log says why.
+        logger.exception("The archive's copies of RIS patient %s were not corrected", patient_id)
+
+
+def on_patient_merged(sender: Any, *, target_patient_id: int, **kwargs: Any) -> None:
+    """``ris.signals.patient_merged``: the studies of the merged record's exams take the kept record's identity."""
+    try:
+        patient_studies_update(patient_id=target_patient_id, by=None, reason="patient records merged")
+    except Exception:
+        logger.exception("The archive's copies of RIS patient %s were not corrected", target_patient_id)

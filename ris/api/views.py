@@ -96,7 +96,8 @@ class PatientViewSet(RisApiMixin, viewsets.GenericViewSet):
     def update(self, request: Request, pk: str) -> Response:
         patient = self.get_object()
         data = _valid(s.PatientWriteSerializer, request.data)
-        return Response(s.PatientDetailSerializer(patient_update(patient=patient, data=PatientData(**data))).data)
+        patient = patient_update(patient=patient, data=PatientData(**data), by=request.user, source="api")
+        return Response(s.PatientDetailSerializer(patient).data)
 
     @extend_schema(request=s.PatientMergeSerializer, responses={200: s.PatientDetailSerializer, **ERRORS})
     @action(detail=True, methods=["post"])

@@ -13,10 +13,10 @@ from pacs.models import Organization, User
 from pacs.names import pinyin_forms
 from ris import idcard
 from ris.errors import DuplicatePatientError, RegistrationError
-from ris.models import Exam, Order, Patient, Sex
+from ris.models import Exam, Order, Patient, PatientChange, Sex
 from ris.selectors import patient_duplicates
 from ris.services.numbering import patient_id_generate
-from ris.signals import patient_merged
+from ris.signals import patient_merged, patient_updated
 
 
 @dataclass(frozen=True)
@@ -109,10 +109,22 @@ def patient_register(
     return patient
 
 
-def patient_update(*, patient: Patient, data: PatientData) -> Patient:
-    """Correct a patient's demographics; the patient ID stays unless a new one is given."""
+def _audit_value(name: str, value: object) -> str:
+    if value is None:
+        return ""
+    text = value.isoformat() if isinstance(value, date) else str(value)
+    return idcard.mask(text) if name == "id_card" else text
+
+
+def patient_update(*, patient: Patient, data: PatientData, by: User | None = None, source: str = "desk") -> Patient:
+    """Correct a patient's demographics; the patient ID stays unless a new one is given.
+
+    The change is recorded (:class:`~ris.models.PatientChange`) and announced by ``patient_updated`` after
+    commit, so that the archive's copies of the patient's linked studies follow.
+    """
     data = _clean(data, today=timezone.localdate())
     with transaction.atomic():
+        patient = Patient.objects.select_for_update().get(pk=patient.pk)
         others = Patient.objects.filter(organization=patient.organization, merged_into__isnull=True).exclude(
             pk=patient.pk
         )
@@ -121,9 +133,27 @@ def patient_update(*, patient: Patient, data: PatientData) -> Patient:
         if data.patient_id and others.filter(patient_id=data.patient_id).exists():
             raise RegistrationError(_("This patient ID is already in use."), field="patient_id")
         patient_id = data.patient_id or patient.patient_id
+        before = {f.name: getattr(patient, f.name) for f in fields(data)}
         _apply(patient, data)
         patient.patient_id = patient_id
+        after = {f.name: getattr(patient, f.name) for f in fields(data)}
+        changed = [name for name in before if before[name] != after[name]]
+        if not changed:
+            return patient
         patient.save()
+        PatientChange.objects.create(
+            patient=patient,
+            changed_by=by,
+            source=source,
+            old={name: _audit_value(name, before[name]) for name in changed},
+            new={name: _audit_value(name, after[name]) for name in changed},
+        )
+        organization_id, pk, by_id = patient.organization_id, patient.pk, by.pk if by is not None else None
+        transaction.on_commit(
+            lambda: patient_updated.send(
+                sender=Patient, organization_id=organization_id, patient_id=pk, changed=changed, changed_by_id=by_id
+            )
+        )
     return patient
 
 
