@@ -3,7 +3,8 @@ critical-value notifications and the per-organization settings.
 
 A report belongs to one exam (``ris.Exam``). Its editable text lives on ``Report`` as sections (HTML keyed
 by the template's section keys) and measurements (numbers keyed by field); each approval freezes a
-``ReportVersion`` with the text and the PDF. Writes live in ``reporting.services``.
+``ReportVersion`` with the text and the PDF. The PDFs and key-image PNGs are files in the storage folder
+(``reporting.files``); rows keep their paths. Writes live in ``reporting.services``.
 """
 
 from __future__ import annotations
@@ -189,7 +190,9 @@ class ReportVersion(models.Model):
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     approved_at = models.DateTimeField()
     amendment_reason = models.CharField(max_length=200, blank=True)
-    pdf = models.BinaryField(default=b"")
+    # Relative to PACS_STORAGE_ROOT (``reporting.files``): PDFs grow with key images and would bloat
+    # every backup and row read of the database.
+    pdf_path = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["report", "number"]
@@ -228,7 +231,7 @@ class KeyImage(models.Model):
     frame = models.PositiveIntegerField(default=1)
     annotations = models.JSONField(default=list, blank=True)
     caption = models.CharField(_("caption"), max_length=200, blank=True)
-    png = models.BinaryField()
+    png_path = models.CharField(max_length=255)  # relative to PACS_STORAGE_ROOT, see reporting.files
     position = models.PositiveIntegerField(default=0)
     removed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")

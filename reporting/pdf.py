@@ -12,6 +12,7 @@ import base64
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from reporting.files import file_read
 from reporting.models import ReportVersion
 from reporting.selectors import key_images_by_ids, report_measurements, report_sections, reporting_settings
 
@@ -43,7 +44,8 @@ def report_version_html(*, version: ReportVersion) -> str:
                 row for row in report_measurements(report=report, values=version.measurements) if row.value is not None
             ],
             "key_images": [
-                {"image": image, "src": _data_uri(image.png)} for image in key_images_by_ids(ids=version.key_image_ids)
+                {"image": image, "src": _data_uri(file_read(image.png_path))}
+                for image in key_images_by_ids(ids=version.key_image_ids)
             ],
             "printed_at": timezone.localtime(),
         },

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from django.db.models import Q, QuerySet
 from django.utils.translation import get_language
 
-from pacs.models import User
+from pacs.models import Study, User
 from reporting.measurements import MeasurementRow, measurements_evaluate
 from reporting.models import DEFAULT_SECTIONS, KeyImage, Phrase, Report, ReportingSettings, ReportTemplate
 from reporting.quality import QualityInput, QualityProblem, quality_check, terms_merge
@@ -117,3 +117,69 @@ def reports_for_organization(*, organization_id: int) -> QuerySet[Report]:
         .select_related("exam__patient", "approved_by")
         .order_by("-critical", "-updated_at")
     )
+
+
+def report_readable(*, report: Report) -> tuple[dict[str, str], int | None, list[KeyImage]]:
+    """What a reader of another exam's report sees: the latest signed version (text, number, key images),
+    or the working copy while nothing is signed yet."""
+    signed = report.versions.order_by("-number").first()
+    if signed is not None:
+        return signed.sections, signed.number, key_images_by_ids(ids=signed.key_image_ids)
+    return report.sections, None, list(key_images_current(report=report))
+
+
+def exam_history(*, exam: Exam, limit: int = 20) -> list[dict[str, object]]:
+    """The patient's prior exams with their reports, for comparison beside the editor, newest first."""
+    rows: list[dict[str, object]] = []
+    for prior in exam_priors(exam=exam)[:limit]:
+        report = getattr(prior, "report", None)
+        entry: dict[str, object] = {
+            "exam": prior.pk,
+            "date": prior.status_changed_at.date().isoformat() if prior.status_changed_at else "",
+            "accession_number": prior.accession_number,
+            "modality": prior.modality,
+            "procedures": [order.procedure.name for order in prior.orders.all()],
+            "study_instance_uid": prior.study_instance_uid,
+            "report": None,
+        }
+        if report is not None:
+            sections, signed, images = report_readable(report=report)
+            entry["report"] = {
+                "id": report.pk,
+                "status": report.status,
+                "status_label": str(report.get_status_display()),
+                "critical": report.critical,
+                "signed_version": signed,
+                "sections": [
+                    {"key": str(s["key"]), "label": str(s["label"]), "html": sections.get(str(s["key"]), "")}
+                    for s in report_sections(report=report)
+                ],
+                "key_images": [{"id": image.pk, "caption": image.caption} for image in images],
+            }
+        rows.append(entry)
+    known = {exam.study_instance_uid, *(row["study_instance_uid"] for row in rows)}
+    rows.extend(_archive_only_priors(exam=exam, known=known))
+    rows.sort(key=lambda row: str(row["date"]), reverse=True)
+    return rows[:limit]
+
+
+def _archive_only_priors(*, exam: Exam, known: set[object], limit: int = 20) -> list[dict[str, object]]:
+    """Stored studies of the same patient that no exam of the RIS produced (sent from elsewhere, or
+    before the RIS was in use): images to compare with, without a report."""
+    studies = (
+        Study.objects.filter(organization_id=exam.organization_id, patient__patient_id=exam.patient.patient_id)
+        .exclude(study_instance_uid__in=[uid for uid in known if uid])
+        .order_by("-study_date", "-pk")[:limit]
+    )
+    return [
+        {
+            "exam": None,
+            "date": study.study_date.isoformat() if study.study_date else "",
+            "accession_number": study.accession_number,
+            "modality": study.modalities_in_study,
+            "procedures": [study.study_description] if study.study_description else [],
+            "study_instance_uid": study.study_instance_uid,
+            "report": None,
+        }
+        for study in studies
+    ]

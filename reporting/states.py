@@ -24,6 +24,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 # The text may change in these states (by whoever holds the edit lock); never once final.
 EDITABLE: frozenset[str] = frozenset({S.DRAFT, S.AMENDING, S.SUBMITTED, S.REVIEWED})
 FINAL: frozenset[str] = frozenset({S.APPROVED, S.AMENDED})
+# Submitted and waiting for an approver: only approvers take the edit lock.
+AWAITING_APPROVAL: frozenset[str] = frozenset({S.SUBMITTED, S.REVIEWED})
 
 
 def can_move(from_status: str, to_status: str) -> bool:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+from django.urls import reverse
 from rest_framework import serializers
 
 from reporting.models import CriticalCategory, KeyImage, Phrase, Report, ReportTemplate, ReportVersion
@@ -22,9 +25,43 @@ class ProblemSerializer(serializers.Serializer):
 
 
 class KeyImageSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="The PNG (image with its annotations).")
+
     class Meta:
         model = KeyImage
-        fields = ["id", "study_instance_uid", "series_instance_uid", "sop_instance_uid", "frame", "caption", "position"]
+        fields = [
+            "id",
+            "study_instance_uid",
+            "series_instance_uid",
+            "sop_instance_uid",
+            "frame",
+            "annotations",
+            "caption",
+            "position",
+            "url",
+        ]
+
+    def get_url(self, image: KeyImage) -> str:
+        return reverse("reporting-report-key-image-png", args=[image.report_id, image.pk])
+
+
+class AnnotationListField(serializers.ListField):
+    """A JSON list, sent as a list or as a string holding one (a multipart form can only send strings)."""
+
+    def get_value(self, dictionary: object) -> object:
+        if hasattr(dictionary, "getlist"):
+            values = dictionary.getlist(self.field_name)
+            if len(values) == 1 and isinstance(values[0], str) and values[0].lstrip().startswith("["):
+                return values[0]
+        return super().get_value(dictionary)
+
+    def to_internal_value(self, data: object) -> list:
+        if isinstance(data, str):
+            try:
+                data = json.loads(data) if data.strip() else []
+            except ValueError:
+                raise serializers.ValidationError("not JSON") from None
+        return super().to_internal_value(data)
 
 
 class KeyImageCreateSerializer(serializers.Serializer):
@@ -33,7 +70,7 @@ class KeyImageCreateSerializer(serializers.Serializer):
     series_instance_uid = serializers.CharField(max_length=64, required=False, default="")
     sop_instance_uid = serializers.CharField(max_length=64, required=False, default="")
     frame = serializers.IntegerField(min_value=1, required=False, default=1)
-    annotations = serializers.ListField(required=False, default=list)
+    annotations = AnnotationListField(required=False, default=list)
     caption = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
 
 
@@ -98,6 +135,9 @@ class ReportSerializer(serializers.ModelSerializer):
 class SaveSerializer(serializers.Serializer):
     sections = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
     measurements = serializers.DictField(required=False)
+    release_lock = serializers.BooleanField(
+        default=False, help_text="Give the edit lock back after saving (the editor is being left)."
+    )
 
 
 class LockSerializer(serializers.Serializer):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 
-from django.http import HttpResponse
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
@@ -18,6 +19,7 @@ from pacs.auth import organization_of
 from reporting import selectors
 from reporting.api import serializers as s
 from reporting.errors import QualityCheckError, ReportingError
+from reporting.files import file_read
 from reporting.models import KeyImage, Report, ReportVersion
 from reporting.services import reports, signoff
 from ris.models import Exam
@@ -43,6 +45,9 @@ class ReportingApiMixin:
                 {"detail": exc.message},
                 status=status.HTTP_409_CONFLICT if exc.conflict else status.HTTP_400_BAD_REQUEST,
             )
+        if isinstance(exc, ObjectDoesNotExist):
+            # The report went away between the look-up and the locked read (deleted, or a late autosave).
+            return Response({"detail": "No such report."}, status=status.HTTP_404_NOT_FOUND)
         return super().handle_exception(exc)  # type: ignore[misc]
 
 
@@ -147,11 +152,22 @@ class ReportViewSet(ReportingApiMixin, viewsets.GenericViewSet):
         reports.key_image_remove(image=image, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(responses={(200, "image/png"): bytes})
+    @action(detail=True, methods=["get"], url_path=r"key-images/(?P<image_id>\d+)/png")
+    def key_image_png(self, request: Request, pk: str, image_id: str) -> HttpResponse:
+        # Removed images stay readable: an approved version may show them.
+        image = get_object_or_404(KeyImage, pk=image_id, report=self.get_object())
+        response = HttpResponse(file_read(image.png_path), content_type="image/png")
+        response["Cache-Control"] = "private, max-age=86400"
+        return response
+
     @extend_schema(responses={(200, "application/pdf"): bytes})
     @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>\d+)/pdf")
     def pdf(self, request: Request, pk: str, number: str) -> HttpResponse:
         version = get_object_or_404(ReportVersion, report=self.get_object(), number=number)
-        response = HttpResponse(bytes(version.pdf), content_type="application/pdf")
+        if not version.pdf_path:
+            raise Http404
+        response = HttpResponse(file_read(version.pdf_path), content_type="application/pdf")
         response["Content-Disposition"] = (
             f'inline; filename="report-{version.report.exam.accession_number}-v{number}.pdf"'
         )

@@ -11,8 +11,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from pacs.models import User
-from reporting import states
+from pacs import storage
+from pacs.models import Organization, User
+from reporting import files, states
 from reporting.errors import ReportConflictError, ReportingError, ReportLockedError
 from reporting.measurements import measurements_clean
 from reporting.models import (
@@ -96,6 +97,10 @@ def report_lock_acquire(*, report: Report, by: User, take_over: bool = False) ->
         report = _locked(report)
         if report.status not in states.EDITABLE:
             raise ReportConflictError(_("A final report cannot be edited; amend it instead."))
+        # Once submitted, the text is the approvers' to correct; its author only reads it (and would
+        # otherwise lock the approver out just by looking at it).
+        if report.status in states.AWAITING_APPROVAL and not by.has_perm("reporting.approve_report"):
+            raise ReportConflictError(_("This report awaits approval; only an approver may edit it now."))
         previous = report.locked_by
         try:
             lock_check(report=report, by=by)
@@ -139,8 +144,10 @@ def report_save(
     by: User,
     sections: Mapping[str, str] | None = None,
     measurements: Mapping[str, object] | None = None,
+    release_lock: bool = False,
 ) -> Report:
-    """Save text (autosave) and measurements; the caller must hold the edit lock. The lock is renewed."""
+    """Save text (autosave) and measurements; the caller must hold the edit lock. The lock is renewed,
+    or given back with ``release_lock`` (the last save of an editor that is being closed)."""
     with transaction.atomic():
         report = _locked(report)
         _require_lock(report, by)
@@ -156,6 +163,10 @@ def report_save(
                 raise ReportingError(str(error)) from None
             fields.append("measurements")
         report.locked_at = timezone.now()
+        if release_lock:
+            report.locked_by = None
+            report.locked_at = None
+            fields.append("locked_by")
         report.save(update_fields=fields)
     return report
 
@@ -247,25 +258,33 @@ def key_image_add(
     """Mark an image (rendered with its annotations, as PNG) as a key image of the report."""
     if not png.startswith(PNG_SIGNATURE) or len(png) > MAX_KEY_IMAGE_BYTES:
         raise ReportingError(_("A key image must be a PNG image of at most 8 MB."))
-    with transaction.atomic():
-        report = _locked(report)
-        if report.status in states.FINAL:
-            raise ReportConflictError(_("A final report cannot be edited; amend it instead."))
-        lock_check(report=report, by=by)
-        position = report.key_images.filter(removed_at__isnull=True).count()
-        image = KeyImage.objects.create(
-            report=report,
-            study_instance_uid=study_instance_uid,
-            series_instance_uid=series_instance_uid,
-            sop_instance_uid=sop_instance_uid,
-            frame=frame,
-            annotations=list(annotations),
-            caption=caption[:200],
-            png=png,
-            position=position,
-            created_by=by,
-        )
-        event_record(report=report, action="key_image", by=by, note=sop_instance_uid)
+    # The file is durable before the row names it; if the row is refused, the file goes again.
+    slug = Organization.objects.values_list("slug", flat=True).get(pk=report.organization_id)
+    path = files.key_image_relative_path(organization_slug=slug, report_id=report.pk)
+    files.file_write(path, png)
+    try:
+        with transaction.atomic():
+            report = _locked(report)
+            if report.status in states.FINAL:
+                raise ReportConflictError(_("A final report cannot be edited; amend it instead."))
+            lock_check(report=report, by=by)
+            position = report.key_images.filter(removed_at__isnull=True).count()
+            image = KeyImage.objects.create(
+                report=report,
+                study_instance_uid=study_instance_uid,
+                series_instance_uid=series_instance_uid,
+                sop_instance_uid=sop_instance_uid,
+                frame=frame,
+                annotations=list(annotations),
+                caption=caption[:200],
+                png_path=path,
+                position=position,
+                created_by=by,
+            )
+            event_record(report=report, action="key_image", by=by, note=sop_instance_uid)
+    except BaseException:
+        storage.delete(path)
+        raise
     return image
 
 

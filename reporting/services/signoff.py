@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pacs.models import User
-from reporting import states
+from reporting import files, states
 from reporting.errors import QualityCheckError, ReportConflictError, ReportingError
 from reporting.models import Report, ReportStatus, ReportVersion
 from reporting.pdf import report_version_pdf
@@ -119,8 +119,11 @@ def report_approve(*, report: Report, by: User) -> Report:
             approved_at=now,
             amendment_reason=amendment.note if amendment else "",
         )
-        version.pdf = report_version_pdf(version=version)
-        version.save(update_fields=["pdf"])
+        version.pdf_path = files.pdf_relative_path(
+            organization_slug=report.organization.slug, report_id=report.pk, number=version.number
+        )
+        files.file_write(version.pdf_path, report_version_pdf(version=version))
+        version.save(update_fields=["pdf_path"])
         _exam_follow(report.exam, to_status=ExamStatus.APPROVED, by=by)
     return report
 

@@ -10,6 +10,8 @@ from django.contrib.auth.models import Permission
 from PIL import Image, ImageDraw
 
 from pacs.models import Organization, User
+from pacs.synthetic import Patient as SyntheticPatient
+from pacs.synthetic import ct_series
 from reporting.models import ReportTemplate
 from ris.models import Exam, ExamStatus, Patient, Procedure
 from ris.services.exams import OrderData, order_create
@@ -87,6 +89,20 @@ def echo_template(org_alpha: Organization) -> ReportTemplate:
             {"key": "EF", "label": "EF", "unit": "%", "low": 50, "high": None},
         ],
     )
+
+
+@pytest.fixture
+def head_ct(make_exam, ingest, org_alpha):  # type: ignore[no-untyped-def]
+    """A completed CT head exam whose study (8 slices, all through the head) is in the archive."""
+    exam = make_exam("CT 头颅平扫", "CT", "HEAD", department="神经内科")
+    patient = SyntheticPatient(name="Zhang^San=张三", patient_id="P001", birth_date="19700101", sex="M")
+    ingest(
+        org_alpha,
+        *ct_series(
+            patient, slices=8, size=128, study_uid=exam.study_instance_uid, accession=exam.accession_number, extent=0.5
+        ),
+    )
+    return exam
 
 
 def png_bytes(text: str = "key") -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
+from reporting.files import file_read
 from reporting.services.reports import (
     key_image_add,
     report_critical_set,
@@ -42,7 +43,7 @@ def test_pdf_text_and_rendering(make_exam, resident, senior, echo_template) -> N
     out = ARTIFACTS / "reporting"
     out.mkdir(parents=True, exist_ok=True)
     pdf_path = out / "report.pdf"
-    pdf_path.write_bytes(bytes(report.versions.get().pdf))
+    pdf_path.write_bytes(file_read(report.versions.get().pdf_path))
     text = subprocess.run(
         ["pdftotext", "-layout", str(pdf_path), "-"], check=True, capture_output=True, text=True
     ).stdout

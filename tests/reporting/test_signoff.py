@@ -37,14 +37,16 @@ def report(make_exam, resident) -> Report:  # type: ignore[no-untyped-def]
     return report_save(report=created, by=resident, sections=GOOD)
 
 
-def test_draft_submit_approve_freezes_a_version_with_pdf(report, resident, senior) -> None:  # type: ignore[no-untyped-def]
+def test_draft_submit_approve_freezes_a_version_with_pdf(report, resident, senior, settings) -> None:  # type: ignore[no-untyped-def]
     report = report_submit(report=report, by=resident)
     assert report.status == ReportStatus.SUBMITTED and report.submitted_by == resident and report.locked_by is None
     assert report.exam.__class__.objects.get(pk=report.exam_id).status == ExamStatus.REPORTED
     report = report_approve(report=report, by=senior)
     assert report.status == ReportStatus.APPROVED and report.approved_by == senior and report.approved_at
     version = report.versions.get()
-    assert version.number == 1 and bytes(version.pdf).startswith(b"%PDF")
+    # The PDF is a file in the storage folder, not a database column.
+    assert version.number == 1 and version.pdf_path.startswith(f"alpha/reports/{report.pk}/")
+    assert (settings.PACS_STORAGE_ROOT / version.pdf_path).read_bytes().startswith(b"%PDF")
     assert report.exam.__class__.objects.get(pk=report.exam_id).status == ExamStatus.APPROVED
     actions = list(report.events.values_list("action", "by__username"))
     assert ("submit", "resident") in actions and ("approve", "senior") in actions
@@ -176,3 +178,11 @@ def test_critical_value_notifies_the_requesting_department(
     assert notification.department == "骨科" and notification.category == "hemorrhage"
     assert received and received[0]["department"] == "骨科"
     assert Report.objects.get(pk=report.pk).critical
+
+
+def test_a_submitted_report_is_locked_by_approvers_only(report, resident, senior) -> None:  # type: ignore[no-untyped-def]
+    report = report_submit(report=report, by=resident)
+    with pytest.raises(ReportConflictError, match="awaits approval"):
+        report_lock_acquire(report=report, by=resident)  # the author reading it must not lock the approver out
+    assert report_lock_acquire(report=report, by=senior).locked_by == senior
+    assert report_approve(report=report, by=senior).status == ReportStatus.APPROVED
