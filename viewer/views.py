@@ -11,7 +11,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.views.decorators.http import require_http_methods, require_POST
@@ -24,9 +24,10 @@ from viewer.i18n import viewer_translations
 from viewer.studies import SORT_FIELDS, sort_key_clean, studies_search, study_uids_for_link
 
 PAGE_SIZE = 25
-# Frames in flight while a series prefetches, and the decoded-image cache of one browser tab.
+# Frames in flight while a series prefetches, and the decoded-image cache of one browser tab: room
+# for a 2,000-slice 512x512 CT (1 GiB decoded) with a prior beside it, still a bound a tab survives.
 PREFETCH_CONCURRENCY = 4
-CACHE_SIZE_MB = 1024
+CACHE_SIZE_MB = 2048
 TABS = ("all", "recent", "favourites")
 
 
@@ -96,6 +97,8 @@ def viewer(request: HttpRequest) -> HttpResponse:
         "measurementsUrl": reverse("viewer-measurements"),
         "browserUrl": reverse("home"),
         "csrfToken": get_token(request),
+        # The reporting API's key images; the viewer shows its button only when opened with &report=<id>.
+        "keyImagesUrl": f"{get_script_prefix()}api/reporting/reports/{{report}}/key-images",
         "prefetchConcurrency": PREFETCH_CONCURRENCY,
         "cacheSizeMb": CACHE_SIZE_MB,
     }

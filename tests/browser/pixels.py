@@ -73,3 +73,9 @@ def canvas_until(page: Page, predicate: Callable[[Canvas], bool], timeout: float
         if time.monotonic() > deadline:
             raise AssertionError(f"the canvas never reached the expected state (mean grey {canvas.mean:.1f})")
         previous = canvas
+
+
+def viewport_shot(page: Page, index: int = 0) -> np.ndarray:
+    """RGB pixels of a viewport as the user sees it: the canvas with the SVG annotation layer over it."""
+    png = page.locator(f'.viewport-element[data-viewport-index="{index}"]').screenshot()
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))

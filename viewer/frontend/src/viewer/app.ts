@@ -3,11 +3,22 @@
  * loads the studies named in the runtime configuration.
  */
 
-import { RenderingEngine, type Types } from "@cornerstonejs/core";
-import type { Types as ToolTypes } from "@cornerstonejs/tools";
+import { Enums, RenderingEngine, type Types, getEnabledElement, utilities as csUtilities } from "@cornerstonejs/core";
+import { type Synchronizer, SynchronizerManager, synchronizers, type Types as ToolTypes } from "@cornerstonejs/tools";
+
+import { keyImageCapture, keyImageSend, type KeyImage } from "./capture/keyImage";
+import { CinePlayer, fpsClamp, recommendedFps } from "./display/cine";
+import { Localizer } from "./display/localize";
+import { fetchDicomJson } from "./dicomweb/fetchJson";
+import { type DicomJson, Tag, stringValue } from "./dicomweb/tags";
+import { type LinkMessage, WindowLink, secondWindowOpen } from "./sync/windowLink";
+import { locateListen } from "./tools/locateTool";
+import { type TouchMode, referenceLinesSet, touchModeSet } from "./tools/toolGroup";
+import { TagBrowser } from "./ui/tagBrowser";
 
 import type { PanelPosition, RuntimeConfig } from "./config";
 import type { SeriesStack } from "./display/seriesStack";
+import type { ViewportCell } from "./layout/viewportCell";
 import { studySeriesLoad } from "./dicomweb/studyMetadata";
 import { t } from "./i18n";
 import { type Command, shortcutsListen } from "./keyboard/shortcuts";
@@ -18,13 +29,13 @@ import { MeasurementStore } from "./measurements/measurementStore";
 import { MeasurementsPanel } from "./measurements/measurementsPanel";
 import { userSettingsSave } from "./settings/userSettings";
 import { primaryToolSet, toolGroupCreate } from "./tools/toolGroup";
-import type { PrimaryTool } from "./tools/toolNames";
+import { type PrimaryTool, PrimaryTools } from "./tools/toolNames";
 import * as actions from "./tools/viewportActions";
 import { type WindowPreset, presetsFor } from "./tools/windowPresets";
 import { h } from "./ui/dom";
 import { helpPanelCreate } from "./ui/helpPanel";
 import { SeriesPanel } from "./ui/seriesPanel";
-import { type ImageAction, Toolbar } from "./ui/toolbar";
+import { type ImageAction, type PriorStudy, type SyncKind, Toolbar } from "./ui/toolbar";
 import { overlayAttach } from "./ui/viewportOverlay";
 
 export class ViewerApp {
@@ -39,6 +50,18 @@ export class ViewerApp {
   private readonly help: HTMLElement;
   private readonly status: HTMLElement;
   private presets: WindowPreset[] = [];
+  private readonly engine: RenderingEngine;
+  private readonly cine = new CinePlayer();
+  private fps = 10;
+  private readonly localizer: Localizer;
+  private referenceLines = false;
+  private readonly syncs = new Map<SyncKind, Synchronizer | null>();
+  private link: WindowLink | null = null;
+  private linked = true;
+  private readonly fromLink = new WeakMap<HTMLDivElement, string>();
+  private readonly tags: TagBrowser;
+  private readonly openStudies = new Set<string>();
+  private readonly keyImageUrl: string | null;
 
   constructor(
     private readonly shell: HTMLElement,
@@ -46,9 +69,10 @@ export class ViewerApp {
     private readonly dicomwebRoot: string,
   ) {
     const engine = new RenderingEngine("pacs-viewer");
+    this.engine = engine;
     this.toolGroup = toolGroupCreate();
     this.grid = new ViewportGrid(engine, this.toolGroup, this.seriesByUID);
-    this.seriesPanel = new SeriesPanel((stack) => void this.grid.seriesShow(this.grid.activeCell, stack));
+    this.seriesPanel = new SeriesPanel((stack) => void this.seriesChoose(stack));
     this.toolbar = new Toolbar(
       {
         toolChoose: (tool) => this.toolChoose(tool),
@@ -58,6 +82,16 @@ export class ViewerApp {
         thumbnailsPositionChoose: (position) => this.positionsSet({ thumbnailsPosition: position }),
         toolbarPositionChoose: (position) => this.positionsSet({ toolbarPosition: position }),
         helpToggle: () => this.helpToggle(),
+        cineToggle: () => this.cineToggle(),
+        fpsSet: (fps) => this.fpsSet(fps),
+        mprToggle: () => void this.mprToggle(),
+        referenceLinesToggle: () => this.referenceLinesToggle(),
+        syncToggle: (kind) => this.syncToggle(kind),
+        priorOpen: (uid) => void this.priorOpen(uid),
+        secondScreen: () => secondWindowOpen(),
+        keyImage: () => void this.keyImageAdd(),
+        tagsToggle: () => void this.tagsToggle(),
+        touchModeSet: (mode) => this.touchModeChoose(mode),
       },
       { thumbnails: config.settings.thumbnailsPosition, toolbar: config.settings.toolbarPosition },
       config.browserUrl,
@@ -68,18 +102,54 @@ export class ViewerApp {
     );
     this.help = helpPanelCreate(() => this.helpToggle());
     this.status = h("div", { class: "viewer-status", role: "status" }, t("Loading…"));
-    const work = h("div", { class: "viewer-work" }, this.seriesPanel.root, h("div", { class: "viewer-main" }, this.grid.root, this.measurements.root, this.status));
+    this.tags = new TagBrowser(() => void this.tagsToggle());
+    this.localizer = new Localizer(() => this.grid.allCells, this.seriesByUID);
+    locateListen((element, world) => this.localizer.locate(element, world));
+    const report = new URLSearchParams(window.location.search).get("report");
+    this.keyImageUrl = report && /^\d+$/.test(report) ? config.keyImagesUrl.replace("{report}", report) : null;
+    this.toolbar.keyImageEnable(this.keyImageUrl !== null);
+    const work = h(
+      "div",
+      { class: "viewer-work" },
+      this.seriesPanel.root,
+      h("div", { class: "viewer-main" }, this.grid.root, this.measurements.root, this.status),
+      this.tags.root,
+    );
     shell.replaceChildren(this.toolbar.root, work, this.help);
     this.positionsShow();
     this.grid.addEventListener("seriesshown", ((event: CustomEvent) => {
-      overlayAttach(event.detail, this.seriesByUID);
+      const cell = event.detail as ViewportCell;
+      overlayAttach(cell, this.seriesByUID);
+      this.cellWatch(cell);
       this.displayedShow();
       this.presetsShow();
+      const stack = cell.seriesInstanceUID ? this.seriesByUID.get(cell.seriesInstanceUID) : undefined;
+      if (cell === this.grid.activeCell && stack && !this.cine.isPlaying(cell.element)) {
+        this.fps = recommendedFps(stack.instanceByImageId.get(stack.imageIds[0]));
+      }
+      this.cineShow();
+      this.syncRefresh();
+      this.referenceLinesApply();
     }) as EventListener);
-    this.grid.addEventListener("activechange", () => this.presetsShow());
+    this.grid.addEventListener("activechange", () => {
+      this.presetsShow();
+      this.cineShow();
+      this.referenceLinesApply();
+      this.tagsRefresh();
+    });
+    this.cine.addEventListener("change", () => this.cineShow());
     this.toolbar.toolShow("windowLevel");
     this.measurements.refresh();
     shortcutsListen((command) => this.commandRun(command));
+    this.api();
+  }
+
+  /** What tests, the report workspace and other windows may call. */
+  private api(): void {
+    (window as unknown as { pacsViewer: unknown }).pacsViewer = {
+      captureKeyImage: () => this.keyImageCapture(),
+      cineState: () => ({ playing: this.cine.isPlaying(this.grid.activeCell?.element), fps: this.fps }),
+    };
   }
 
   async open(): Promise<void> {
@@ -89,11 +159,7 @@ export class ViewerApp {
       return;
     }
     for (const studyUID of studyInstanceUIDs) {
-      const stacks = await studySeriesLoad(this.dicomwebRoot, studyUID);
-      for (const stack of stacks) {
-        this.seriesByUID.set(stack.seriesInstanceUID, stack);
-      }
-      this.stacks.push(...stacks);
+      await this.studyAdd(studyUID);
     }
     if (this.stacks.length === 0) {
       this.statusShow(t("This study has no images."));
@@ -107,6 +173,8 @@ export class ViewerApp {
     await this.store.restore(studyInstanceUIDs).catch((error: unknown) => console.error(error));
     this.measurements.refresh();
     this.shell.dataset.state = "ready";
+    this.windowLinkStart();
+    void this.priorsLoad().catch((error: unknown) => console.error(error));
     const displayed = new Set(this.grid.allCells.map((cell) => cell.seriesInstanceUID));
     const order = [
       ...this.stacks.filter((stack) => displayed.has(stack.seriesInstanceUID)),
@@ -116,13 +184,27 @@ export class ViewerApp {
   }
 
   private onActive(run: (viewport: Types.IStackViewport) => void): void {
-    const viewport = this.grid.activeViewport();
+    // In MPR the volume viewports take the same window, invert and camera calls.
+    const viewport = this.grid.mprSeries
+      ? (this.grid.anyViewport(this.grid.activeCell) as Types.IStackViewport | undefined)
+      : this.grid.activeViewport();
     if (viewport) {
       run(viewport);
     }
   }
 
   private toolChoose(tool: PrimaryTool): void {
+    if (this.grid.mprSeries) {
+      // In MPR the locate tool is the crosshairs; measurements belong to the stack images.
+      const mprTool = tool === "locate" ? "crosshairs" : tool === "windowLevel" || tool === "pan" || tool === "zoom" ? tool : null;
+      if (mprTool === null) {
+        this.statusFlash(t("Measurements are made on the stack; leave MPR first."));
+        return;
+      }
+      this.grid.mprPrimarySet(mprTool);
+      this.toolbar.toolShow(tool);
+      return;
+    }
     primaryToolSet(this.toolGroup, tool);
     this.toolbar.toolShow(tool);
   }
@@ -142,7 +224,14 @@ export class ViewerApp {
   private commandRun(command: Command): void {
     switch (command.kind) {
       case "scroll":
-        this.onActive((viewport) => actions.scrollBy(viewport, command.delta));
+        if (this.grid.mprSeries) {
+          const viewport = this.grid.anyViewport(this.grid.activeCell);
+          if (viewport) {
+            csUtilities.scroll(viewport, { delta: command.delta });
+          }
+        } else {
+          this.onActive((viewport) => actions.scrollBy(viewport, command.delta));
+        }
         break;
       case "scrollEdge":
         this.onActive((viewport) => actions.scrollTo(viewport, command.edge === "first" ? 0 : viewport.getImageIds().length - 1));
@@ -166,12 +255,374 @@ export class ViewerApp {
       case "help":
         this.helpToggle();
         break;
+      case "cine":
+        this.cineToggle();
+        break;
+      case "fps":
+        this.fpsSet(this.fps + command.delta);
+        break;
+      case "mpr":
+        void this.mprToggle();
+        break;
+      case "referenceLines":
+        this.referenceLinesToggle();
+        break;
+      case "tags":
+        void this.tagsToggle();
+        break;
+      case "keyImage":
+        if (this.keyImageUrl) {
+          void this.keyImageAdd();
+        }
+        break;
     }
   }
 
   private layoutChoose(layout: Layout): void {
+    if (this.grid.mprSeries) {
+      this.toolbar.toolShow(this.stackTool());
+    }
+    this.cineStopAll();
     this.grid.layoutSet(layout, this.stacks);
     this.toolbar.layoutShow(layout);
+    this.toolbar.mprShow(false);
+  }
+
+  /** The tool on the left button of the stack viewports. */
+  private stackTool(): PrimaryTool {
+    const name = this.toolGroup.getActivePrimaryMouseButtonTool();
+    const found = Object.entries(PrimaryTools).find(([, toolName]) => toolName === name);
+    return (found?.[0] ?? "windowLevel") as PrimaryTool;
+  }
+
+  private async seriesChoose(stack: SeriesStack): Promise<void> {
+    if (this.grid.mprSeries) {
+      this.layoutChoose(this.grid.currentLayout);
+    }
+    await this.grid.seriesShow(this.grid.activeCell, stack);
+  }
+
+  // ---- Studies and priors -------------------------------------------------------------------
+
+  private async studyAdd(studyUID: string): Promise<SeriesStack[]> {
+    const stacks = await studySeriesLoad(this.dicomwebRoot, studyUID);
+    for (const stack of stacks) {
+      this.seriesByUID.set(stack.seriesInstanceUID, stack);
+    }
+    this.stacks.push(...stacks);
+    this.openStudies.add(studyUID);
+    return stacks;
+  }
+
+  /** Other studies of the patient, from QIDO-RS (PS3.18 10.6), newest first. */
+  private async priorsLoad(): Promise<void> {
+    const first = this.stacks[0]?.instanceByImageId.get(this.stacks[0].imageIds[0]);
+    const patientID = first ? stringValue(first, Tag.PatientID) : "";
+    if (!patientID) {
+      return;
+    }
+    const query = new URLSearchParams({ PatientID: patientID, includefield: "00081030,00080061" });
+    const studies = await fetchDicomJson<DicomJson[]>(`${this.dicomwebRoot}/studies?${query}`);
+    const priors: PriorStudy[] = studies
+      .filter((study) => !this.openStudies.has(stringValue(study, Tag.StudyInstanceUID)))
+      .sort((a, b) => stringValue(b, Tag.StudyDate).localeCompare(stringValue(a, Tag.StudyDate)))
+      .map((study) => {
+        const date = stringValue(study, Tag.StudyDate);
+        const modalities = (study["00080061"]?.Value ?? []).join("/");
+        return {
+          studyInstanceUID: stringValue(study, Tag.StudyInstanceUID),
+          label: [date.replace(/^(\d{4})(\d{2})(\d{2})$/, "$1-$2-$3"), modalities, stringValue(study, Tag.StudyDescription)]
+            .filter(Boolean)
+            .join(" "),
+        };
+      });
+    this.toolbar.priorsShow(priors);
+  }
+
+  /** Open a prior beside the current study: its first series in the viewport next to the active one. */
+  private async priorOpen(studyUID: string, fromLink = false): Promise<void> {
+    if (this.linked && !fromLink) {
+      this.link?.post({ kind: "prior", study: studyUID });
+    }
+    const stacks = this.openStudies.has(studyUID)
+      ? this.stacks.filter((stack) => stack.studyInstanceUID === studyUID)
+      : await this.studyAdd(studyUID);
+    this.seriesPanel.render(this.stacks);
+    this.displayedShow();
+    if (stacks.length === 0) {
+      return;
+    }
+    if (this.grid.mprSeries || this.grid.allCells.length < 2) {
+      this.layoutChoose({ rows: 1, columns: 2 });
+    }
+    const target = this.grid.allCells[(this.grid.activeCell.index + 1) % this.grid.allCells.length];
+    await this.grid.seriesShow(target, stacks[0]);
+    await this.priorsLoad().catch((error: unknown) => console.error(error));
+    void studyPrefetch(stacks, this.config.prefetchConcurrency, (progress) => this.seriesPanel.progressShow(progress));
+  }
+
+  // ---- Synchronisation between viewports and windows ----------------------------------------
+
+  private syncToggle(kind: SyncKind): void {
+    if (kind === "windows") {
+      this.linked = !this.linked;
+      this.toolbar.syncShow("windows", this.linked);
+      return;
+    }
+    const existing = this.syncs.get(kind);
+    if (existing) {
+      SynchronizerManager.destroySynchronizer(existing.id);
+      this.syncs.set(kind, null);
+    } else {
+      const id = `pacs-sync-${kind}`;
+      const created =
+        kind === "voi"
+          ? synchronizers.createVOISynchronizer(id, { syncInvertState: true, syncColormap: false })
+          : kind === "zoomPan"
+            ? synchronizers.createZoomPanSynchronizer(id)
+            : synchronizers.createImageSliceSynchronizer(id);
+      this.syncs.set(kind, created);
+      this.syncRefresh();
+    }
+    this.toolbar.syncShow(kind, Boolean(this.syncs.get(kind)));
+  }
+
+  /** Every synchronizer spans the stack viewports that show an image now. */
+  private syncRefresh(): void {
+    for (const synchronizer of this.syncs.values()) {
+      if (!synchronizer) {
+        continue;
+      }
+      for (const viewport of synchronizer.getSourceViewports()) {
+        synchronizer.remove(viewport);
+      }
+      if (this.grid.mprSeries) {
+        continue;
+      }
+      for (const cell of this.grid.allCells) {
+        if (cell.seriesInstanceUID) {
+          synchronizer.add({ renderingEngineId: this.engine.id, viewportId: cell.viewportId });
+        }
+      }
+    }
+  }
+
+  private windowLinkStart(): void {
+    const key = this.config.studyInstanceUIDs.join(",");
+    this.link = new WindowLink(key, (message) => this.linkReceive(message));
+    this.toolbar.syncShow("windows", this.linked);
+  }
+
+  private linkReceive(message: LinkMessage): void {
+    if (!this.linked) {
+      return;
+    }
+    if (message.kind === "prior") {
+      // The same patient's prior: the linked window hangs it beside its study too.
+      if (!this.openStudies.has(message.study)) {
+        void this.priorOpen(message.study, true);
+      }
+      return;
+    }
+    if (this.grid.mprSeries) {
+      return;
+    }
+    for (const cell of this.grid.allCells) {
+      const viewport = this.grid.viewportOf(cell);
+      if (!viewport || cell.seriesInstanceUID !== message.series) {
+        continue;
+      }
+      // What arrives from the other window is not sent back: during a fast scroll an echo of an older
+      // slice would pull the sender back.
+      if (message.kind === "slice" && viewport.getCurrentImageIdIndex() !== message.index) {
+        this.fromLink.set(cell.element, `slice:${message.index}`);
+        actions.scrollTo(viewport, message.index);
+      } else if (message.kind === "voi") {
+        const current = viewport.getProperties().voiRange;
+        if (!current || Math.abs(current.lower - message.lower) > 0.5 || Math.abs(current.upper - message.upper) > 0.5) {
+          this.fromLink.set(cell.element, `voi:${message.lower}:${message.upper}`);
+          viewport.setProperties({ voiRange: { lower: message.lower, upper: message.upper } });
+          viewport.render();
+        }
+      }
+    }
+  }
+
+  /** Whether this change of `element` is the one a linked window asked for (then it is not echoed). */
+  private fromLinkTake(element: HTMLDivElement, change: string): boolean {
+    if (this.fromLink.get(element) === change) {
+      this.fromLink.delete(element);
+      return true;
+    }
+    return false;
+  }
+
+  /** Events of a cell that other windows, the tag browser and the cine controls follow. */
+  private cellWatch(cell: ViewportCell): void {
+    if (cell.root.dataset.watched) {
+      return;
+    }
+    cell.root.dataset.watched = "1";
+    cell.element.addEventListener(Enums.Events.STACK_NEW_IMAGE, ((event: Types.EventTypes.StackNewImageEvent) => {
+      if (cell === this.grid.activeCell) {
+        this.tagsRefresh();
+      }
+      if (this.fromLinkTake(cell.element, `slice:${event.detail.imageIdIndex}`)) {
+        return;
+      }
+      if (this.linked && cell.seriesInstanceUID && !this.cine.isPlaying(cell.element)) {
+        this.link?.post({ kind: "slice", series: cell.seriesInstanceUID, index: event.detail.imageIdIndex });
+      }
+    }) as EventListener);
+    cell.element.addEventListener(Enums.Events.VOI_MODIFIED, ((event: Types.EventTypes.VoiModifiedEvent) => {
+      const range = event.detail.range;
+      if (range && this.fromLinkTake(cell.element, `voi:${range.lower}:${range.upper}`)) {
+        return;
+      }
+      if (this.linked && cell.seriesInstanceUID && range) {
+        this.link?.post({ kind: "voi", series: cell.seriesInstanceUID, lower: range.lower, upper: range.upper });
+      }
+    }) as EventListener);
+  }
+
+  // ---- Cine --------------------------------------------------------------------------------
+
+  private cineToggle(): void {
+    const cell = this.grid.activeCell;
+    const viewport = this.grid.viewportOf(cell);
+    if (!cell || !viewport) {
+      return;
+    }
+    if (this.cine.isPlaying(cell.element)) {
+      this.cine.stop(cell.element);
+    } else if (viewport.getImageIds().length > 1) {
+      this.cine.play(cell.element, this.fps);
+    }
+  }
+
+  private fpsSet(fps: number): void {
+    this.fps = fpsClamp(Number.isFinite(fps) ? fps : this.fps);
+    const element = this.grid.activeCell?.element;
+    if (element && this.cine.isPlaying(element)) {
+      this.cine.play(element, this.fps);
+    }
+    this.cineShow();
+  }
+
+  private cineShow(): void {
+    this.toolbar.cineShow(this.cine.isPlaying(this.grid.activeCell?.element), this.fps);
+  }
+
+  private cineStopAll(): void {
+    for (const cell of this.grid.allCells) {
+      if (this.cine.isPlaying(cell.element)) {
+        this.cine.stop(cell.element);
+      }
+    }
+    this.cine.forgetDetached();
+  }
+
+  // ---- MPR, reference lines, tags, touch ---------------------------------------------------
+
+  private async mprToggle(): Promise<void> {
+    if (this.grid.mprSeries) {
+      this.layoutChoose(this.grid.currentLayout);
+      return;
+    }
+    const cell = this.grid.activeCell;
+    const stack = cell?.seriesInstanceUID ? this.seriesByUID.get(cell.seriesInstanceUID) : undefined;
+    if (!stack || stack.imageIds.length < 3) {
+      this.statusFlash(t("MPR needs a series of several slices."));
+      return;
+    }
+    this.cineStopAll();
+    this.toolbar.mprShow(true);
+    try {
+      await this.grid.mprShow(stack);
+      this.toolbar.toolShow("locate");
+    } catch (error) {
+      console.error(error);
+      this.statusFlash(t("MPR could not be built for this series."));
+      this.layoutChoose(this.grid.currentLayout);
+    }
+  }
+
+  private referenceLinesToggle(): void {
+    this.referenceLines = !this.referenceLines;
+    this.toolbar.referenceLinesShow(this.referenceLines);
+    this.referenceLinesApply();
+  }
+
+  private referenceLinesApply(): void {
+    if (this.grid.mprSeries) {
+      return;
+    }
+    const source = this.grid.activeCell;
+    referenceLinesSet(this.toolGroup, this.referenceLines && source?.seriesInstanceUID ? source.viewportId : null);
+    this.engine.render();
+  }
+
+  private activeInstance(): DicomJson | undefined {
+    const cell = this.grid.activeCell;
+    const viewport = this.grid.viewportOf(cell);
+    const stack = cell?.seriesInstanceUID ? this.seriesByUID.get(cell.seriesInstanceUID) : undefined;
+    return viewport && stack ? stack.instanceByImageId.get(stack.imageIds[viewport.getCurrentImageIdIndex()]) : undefined;
+  }
+
+  private async tagsToggle(): Promise<void> {
+    if (this.tags.open) {
+      this.tags.hide();
+    } else {
+      await this.tags.show(this.activeInstance());
+    }
+    this.toolbar.tagsShow(this.tags.open);
+  }
+
+  private tagsRefresh(): void {
+    if (this.tags.open) {
+      this.tags.render(this.activeInstance());
+    }
+  }
+
+  private touchModeChoose(mode: TouchMode): void {
+    touchModeSet(this.toolGroup, mode);
+  }
+
+  // ---- Key images --------------------------------------------------------------------------
+
+  private async keyImageCapture(): Promise<KeyImage> {
+    const cell = this.grid.activeCell;
+    const stack = cell?.seriesInstanceUID ? this.seriesByUID.get(cell.seriesInstanceUID) : undefined;
+    if (!cell || !stack || !getEnabledElement(cell.element)) {
+      throw new Error(t("The active viewport shows no image."));
+    }
+    return keyImageCapture(cell.element, stack);
+  }
+
+  private async keyImageAdd(): Promise<void> {
+    if (!this.keyImageUrl) {
+      return;
+    }
+    this.toolbar.keyImageBusy(true);
+    try {
+      const image = await this.keyImageCapture();
+      await keyImageSend(this.keyImageUrl, this.config.csrfToken, image);
+      this.statusFlash(t("Key image added to the report."));
+      window.parent.postMessage({ type: "pacs:key-image-added" }, window.location.origin);
+    } catch (error) {
+      this.statusFlash(`${t("The key image could not be saved.")} ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      this.toolbar.keyImageBusy(false);
+    }
+  }
+
+  private statusFlash(message: string): void {
+    this.statusShow(message);
+    window.setTimeout(() => {
+      if (this.status.textContent === message) {
+        this.statusShow("");
+      }
+    }, 4000);
   }
 
   private positionsSet(change: Partial<RuntimeConfig["settings"]>): void {

@@ -19,6 +19,8 @@ export interface RuntimeConfig {
   measurementsUrl: string;
   browserUrl: string;
   csrfToken: string;
+  /** Where a key image of a report is posted; `{report}` is replaced by the report id. */
+  keyImagesUrl: string;
   /** How many frames are fetched at once while a series prefetches. */
   prefetchConcurrency: number;
   /** Upper bound of the decoded image cache, in megabytes. */

@@ -13,6 +13,15 @@ const shell = document.getElementById("viewer-app");
 if (!shell) {
   throw new Error("The page has no #viewer-app element");
 }
+// Cornerstone rejects an image request that failed (a 401 after the session ended, a request cut off
+// by leaving the page) with the XMLHttpRequest itself, on promises of its own that nobody awaits. The
+// viewport shows what it could not load; the console gets a warning, not an uncaught error.
+window.addEventListener("unhandledrejection", (event) => {
+  if (event.reason instanceof XMLHttpRequest) {
+    event.preventDefault();
+    console.warn(`Image request failed: HTTP ${event.reason.status} ${event.reason.responseURL}`);
+  }
+});
 cornerstoneStart({ cacheSizeMb: config.cacheSizeMb });
 const dicomwebRoot = new URL(config.dicomwebRoot, window.location.href).href.replace(/\/$/, "");
 const app = new ViewerApp(shell, config, dicomwebRoot);

@@ -24,6 +24,7 @@ export const Tag = {
   InstanceNumber: "00200013",
   ImagePositionPatient: "00200032",
   ImageOrientationPatient: "00200037",
+  FrameOfReferenceUID: "00200052",
   SliceLocation: "00201041",
   NumberOfFrames: "00280008",
   Rows: "00280010",

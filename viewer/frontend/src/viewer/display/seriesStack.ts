@@ -8,6 +8,8 @@ export interface SeriesStack {
   seriesNumber: number | undefined;
   seriesDescription: string;
   modality: string;
+  /** Series sharing it share patient coordinates: localisation and reference lines work across them. */
+  frameOfReferenceUID: string;
   /** One wadors: image id per frame, in display order. */
   imageIds: string[];
   /** The DICOM JSON of each image id's instance, for overlays and the tag browser. */
@@ -54,6 +56,7 @@ export function seriesStackFromInstances(dicomwebRoot: string, instances: DicomJ
     seriesNumber: numberValue(first, Tag.SeriesNumber),
     seriesDescription: stringValue(first, Tag.SeriesDescription),
     modality: stringValue(first, Tag.Modality),
+    frameOfReferenceUID: stringValue(first, Tag.FrameOfReferenceUID),
     imageIds,
     instanceByImageId,
     thumbnailUrl: `${seriesUrl}/thumbnail`,

@@ -13,6 +13,12 @@ export type Command =
   | { kind: "action"; action: ImageAction }
   | { kind: "preset"; key: string }
   | { kind: "nextViewport" }
+  | { kind: "cine" }
+  | { kind: "fps"; delta: number }
+  | { kind: "mpr" }
+  | { kind: "referenceLines" }
+  | { kind: "tags" }
+  | { kind: "keyImage" }
   | { kind: "help" };
 
 export interface Shortcut {
@@ -40,6 +46,13 @@ export const SHORTCUTS: Shortcut[] = [
     command: { kind: "preset", key } as Command,
   })),
   { keys: ["Tab"], label: "Next viewport", command: { kind: "nextViewport" } },
+  { keys: ["c"], label: "Play / pause cine", command: { kind: "cine" } },
+  { keys: ["]"], label: "Faster cine", command: { kind: "fps", delta: 1 } },
+  { keys: ["["], label: "Slower cine", command: { kind: "fps", delta: -1 } },
+  { keys: ["m"], label: "MPR", command: { kind: "mpr" } },
+  { keys: ["n"], label: "Reference lines", command: { kind: "referenceLines" } },
+  { keys: ["g"], label: "DICOM tags", command: { kind: "tags" } },
+  { keys: ["k"], label: "Key image", command: { kind: "keyImage" } },
   { keys: ["?"], label: "Keyboard shortcuts", command: { kind: "help" } },
 ];
 
@@ -49,7 +62,7 @@ const byKey = new Map<string, Command>(SHORTCUTS.flatMap((shortcut) => shortcut.
 export function shortcutsListen(run: (command: Command) => void): void {
   document.addEventListener("keydown", (event) => {
     const target = event.target as HTMLElement | null;
-    if (target?.closest("input[type=text], input[type=search], textarea, select") || event.ctrlKey || event.metaKey || event.altKey) {
+    if (target?.closest("input[type=text], input[type=search], input[type=number], textarea, select") || event.ctrlKey || event.metaKey || event.altKey) {
       return;
     }
     const command = byKey.get(event.key.length === 1 ? event.key.toLowerCase() : event.key) ?? byKey.get(event.key);

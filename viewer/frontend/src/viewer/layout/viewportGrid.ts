@@ -7,6 +7,7 @@ import { Enums, type RenderingEngine, type Types } from "@cornerstonejs/core";
 import type { Types as ToolTypes } from "@cornerstonejs/tools";
 
 import type { SeriesStack } from "../display/seriesStack";
+import type { MprPrimary, MprSession } from "../mpr/mprViewports";
 import { scrollTo } from "../tools/viewportActions";
 import { type ViewportCell, viewportCellCreate } from "./viewportCell";
 
@@ -17,6 +18,9 @@ export class ViewportGrid extends EventTarget {
   private cells: ViewportCell[] = [];
   private activeIndex = 0;
   private layout: Layout = { rows: 1, columns: 1 };
+  private mpr: MprSession | null = null;
+  /** The series reconstructed in MPR, or null while the grid shows stacks. */
+  mprSeries: SeriesStack | null = null;
 
   constructor(
     private readonly engine: RenderingEngine,
@@ -46,25 +50,69 @@ export class ViewportGrid extends EventTarget {
   }
 
   viewportOf(cell: ViewportCell | undefined): Types.IStackViewport | undefined {
-    if (!cell?.seriesInstanceUID) {
+    if (!cell?.seriesInstanceUID || this.mprSeries) {
       return undefined;
     }
     return this.engine.getViewport(cell.viewportId) as Types.IStackViewport | undefined;
   }
 
-  /** Rebuild the grid; cells that remain keep their series, new cells get the next series in order. */
-  layoutSet(layout: Layout, hangingOrder: SeriesStack[]): void {
-    const previous = this.cells.map((cell) => cell.seriesInstanceUID);
+  /** Any viewport of the grid, stack or volume (MPR), for actions both kinds support. */
+  anyViewport(cell: ViewportCell | undefined): Types.IViewport | undefined {
+    return cell ? (this.engine.getViewport(cell.viewportId) as Types.IViewport | undefined) : undefined;
+  }
+
+  private cellsRelease(): void {
     for (const cell of this.cells) {
       this.toolGroup.removeViewports(this.engine.id, cell.viewportId);
       this.engine.disableElement(cell.viewportId);
     }
-    this.layout = layout;
+    this.mpr?.stop();
+    this.mpr = null;
+    this.mprSeries = null;
+    this.root.dataset.mode = "stack";
+  }
+
+  private cellsBuild(layout: Layout): void {
     this.root.style.gridTemplateRows = `repeat(${layout.rows}, minmax(0, 1fr))`;
     this.root.style.gridTemplateColumns = `repeat(${layout.columns}, minmax(0, 1fr))`;
     const count = layout.rows * layout.columns;
     this.cells = Array.from({ length: count }, (_, index) => this.cellCreate(index));
     this.root.replaceChildren(...this.cells.map((cell) => cell.root));
+  }
+
+  /** Show `stack` as a volume in three orthogonal views; the MPR code loads on first use. */
+  async mprShow(stack: SeriesStack): Promise<void> {
+    const { mprStart, MPR_ORIENTATIONS } = await import("../mpr/mprViewports");
+    this.cellsRelease();
+    this.cellsBuild({ rows: 1, columns: 3 });
+    this.root.dataset.mode = "mpr";
+    this.mprSeries = stack;
+    this.cells.forEach((cell, index) => {
+      cell.seriesInstanceUID = null;
+      cell.scrollbar.hidden = true;
+      cell.root.dataset.orientation = MPR_ORIENTATIONS[index].name.toLowerCase();
+      cell.corners.topLeft.textContent = MPR_ORIENTATIONS[index].name;
+    });
+    this.activeSet(0);
+    this.mpr = await mprStart(this.engine, this.cells, stack);
+    this.dispatchEvent(new CustomEvent("mprshown", { detail: stack }));
+  }
+
+  /** In MPR, what the left button does; false when the grid shows stacks. */
+  mprPrimarySet(tool: MprPrimary): boolean {
+    this.mpr?.primarySet(tool);
+    return this.mpr !== null;
+  }
+
+  /** Rebuild the grid; cells that remain keep their series, new cells get the next series in order. */
+  layoutSet(layout: Layout, hangingOrder: SeriesStack[]): void {
+    const previous = this.mprSeries ? [this.mprSeries.seriesInstanceUID] : this.cells.map((cell) => cell.seriesInstanceUID);
+    // A cell that keeps its series keeps its slice too.
+    const previousIndex = this.cells.map((cell) => this.viewportOf(cell)?.getCurrentImageIdIndex() ?? 0);
+    this.cellsRelease();
+    this.layout = layout;
+    this.cellsBuild(layout);
+    const count = layout.rows * layout.columns;
     this.engine.setViewports(
       this.cells.map((cell) => ({
         viewportId: cell.viewportId,
@@ -83,7 +131,7 @@ export class ViewportGrid extends EventTarget {
       const stack = keep ? this.seriesByUID.get(keep) : unshown.shift();
       if (stack && !shown.has(stack.seriesInstanceUID)) {
         shown.add(stack.seriesInstanceUID);
-        void this.seriesShow(cell, stack);
+        void this.seriesShow(cell, stack, keep ? (previousIndex[index] ?? 0) : 0);
       }
     });
     this.activeSet(Math.min(this.activeIndex, count - 1));

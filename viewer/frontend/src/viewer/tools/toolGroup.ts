@@ -11,6 +11,7 @@ import {
   PanTool,
   ProbeTool,
   RectangleROITool,
+  ReferenceLinesTool,
   StackScrollTool,
   ToolGroupManager,
   WindowLevelTool,
@@ -19,9 +20,11 @@ import {
   type Types as ToolTypes,
 } from "@cornerstonejs/tools";
 
+import { LocateTool } from "./locateTool";
 import { type PrimaryTool, PrimaryTools } from "./toolNames";
 
 const { MouseBindings } = ToolEnums;
+type ToolBinding = { mouseButton: number } | { numTouchPoints: number };
 export const TOOL_GROUP_ID = "pacs-stack";
 
 export function toolGroupCreate(): ToolTypes.IToolGroup {
@@ -35,6 +38,8 @@ export function toolGroupCreate(): ToolTypes.IToolGroup {
     RectangleROITool,
     EllipticalROITool,
     ProbeTool,
+    LocateTool,
+    ReferenceLinesTool,
   ]) {
     addTool(tool);
   }
@@ -42,33 +47,66 @@ export function toolGroupCreate(): ToolTypes.IToolGroup {
   if (!group) {
     throw new Error("Could not create the tool group");
   }
+  // For one finger, Cornerstone takes the first tool (in the order modes were first set) bound to that
+  // touch or to the primary button: primaryToolSet sets stack scroll first, so its touch binding wins.
+  group.addTool(StackScrollTool.toolName);
   for (const name of Object.values(PrimaryTools)) {
     group.addTool(name);
   }
-  group.addTool(StackScrollTool.toolName);
-  group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
+  group.addTool(ReferenceLinesTool.toolName);
   primaryToolSet(group, "windowLevel");
   return group;
 }
 
-/** Put `tool` on the left button; pan and zoom stay on the middle and right buttons. */
-export function primaryToolSet(group: ToolTypes.IToolGroup, tool: PrimaryTool): void {
+export type TouchMode = "scroll" | "windowLevel";
+let touchMode: TouchMode = "scroll";
+
+/** One finger scrolls or windows (the user's choice); two fingers pinch to zoom and move to pan. */
+export function touchModeSet(group: ToolTypes.IToolGroup, mode: TouchMode): void {
+  touchMode = mode;
   const current = group.getActivePrimaryMouseButtonTool();
-  if (current) {
-    group.setToolPassive(current);
+  const tool = Object.entries(PrimaryTools).find(([, name]) => name === current)?.[0] ?? "windowLevel";
+  primaryToolSet(group, tool as PrimaryTool);
+}
+
+/** Reference lines: the plane of the active viewport's slice drawn across the others. */
+export function referenceLinesSet(group: ToolTypes.IToolGroup, sourceViewportId: string | null): void {
+  if (sourceViewportId === null) {
+    group.setToolDisabled(ReferenceLinesTool.toolName);
+    return;
   }
+  group.setToolConfiguration(ReferenceLinesTool.toolName, { sourceViewportId });
+  group.setToolEnabled(ReferenceLinesTool.toolName);
+}
+
+/**
+ * Put `tool` on the left button; zoom stays on the right button (and two fingers), pan on the middle
+ * one, stack scroll on the wheel, and one finger follows the drawing tool or else the touch mode.
+ *
+ * Cornerstone merges the bindings of each setToolActive call with the earlier ones, so every tool is
+ * first cleared and then given exactly the bindings it should have now.
+ */
+export function primaryToolSet(group: ToolTypes.IToolGroup, tool: PrimaryTool): void {
   const name = PrimaryTools[tool];
-  const bindings: { mouseButton: number }[] = [{ mouseButton: MouseBindings.Primary }];
-  if (name === PrimaryTools.zoom) {
-    bindings.push({ mouseButton: MouseBindings.Secondary });
-  } else if (name === PrimaryTools.pan) {
-    bindings.push({ mouseButton: MouseBindings.Auxiliary });
-  }
-  group.setToolActive(name, { bindings });
-  if (name !== PrimaryTools.zoom) {
-    group.setToolActive(PrimaryTools.zoom, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
-  }
-  if (name !== PrimaryTools.pan) {
-    group.setToolActive(PrimaryTools.pan, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
+  const navigation: string[] = [PrimaryTools.windowLevel, PrimaryTools.pan, PrimaryTools.zoom];
+  const oneFinger = navigation.includes(name)
+    ? touchMode === "scroll"
+      ? StackScrollTool.toolName
+      : PrimaryTools.windowLevel
+    : name;
+  const wanted = new Map<string, ToolBinding[]>();
+  const bind = (toolName: string, binding: ToolBinding) => wanted.set(toolName, [...(wanted.get(toolName) ?? []), binding]);
+  bind(StackScrollTool.toolName, { mouseButton: MouseBindings.Wheel });
+  bind(name, { mouseButton: MouseBindings.Primary });
+  bind(PrimaryTools.zoom, { mouseButton: MouseBindings.Secondary });
+  bind(PrimaryTools.zoom, { numTouchPoints: 2 });
+  bind(PrimaryTools.pan, { mouseButton: MouseBindings.Auxiliary });
+  bind(oneFinger, { numTouchPoints: 1 });
+  for (const toolName of [StackScrollTool.toolName, ...Object.values(PrimaryTools)]) {
+    group.setToolPassive(toolName, { removeAllBindings: true });
+    const bindings = wanted.get(toolName);
+    if (bindings) {
+      group.setToolActive(toolName, { bindings });
+    }
   }
 }

@@ -11,6 +11,8 @@ import {
   ZoomTool,
 } from "@cornerstonejs/tools";
 
+import { LocateTool } from "./locateTool";
+
 export const PrimaryTools = {
   windowLevel: WindowLevelTool.toolName,
   pan: PanTool.toolName,
@@ -20,6 +22,7 @@ export const PrimaryTools = {
   rectangle: RectangleROITool.toolName,
   ellipse: EllipticalROITool.toolName,
   probe: ProbeTool.toolName,
+  locate: LocateTool.toolName,
 } as const;
 
 export type PrimaryTool = keyof typeof PrimaryTools;
