@@ -7,9 +7,12 @@ POSTGRES_TEST_URL ?= postgres://postgres@127.0.0.1:5432/pacs
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 FRONTEND := viewer/frontend
 FRONTEND_SOURCES := $(shell find $(FRONTEND)/src $(FRONTEND)/build -type f) $(FRONTEND)/vite.config.ts $(FRONTEND)/tsconfig.json
+REPORTING_FRONTEND := reporting/frontend
+REPORTING_SOURCES := $(shell find $(REPORTING_FRONTEND)/src -type f) $(REPORTING_FRONTEND)/vite.config.ts $(REPORTING_FRONTEND)/tsconfig.json
+FRONTEND_BUILDS := static/viewer/manifest.json static/reporting/workspace.js
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run setup test test-sqlite test-postgres bench bench-quick clean
+.PHONY: run setup test test-sqlite test-postgres bench bench-quick bench-viewer bench-viewer-quick clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +26,11 @@ $(VENV)/.installed: pyproject.toml
 static/viewer/manifest.json: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json $(FRONTEND_SOURCES)
 	cd $(FRONTEND) && npm install --no-audit --no-fund && npm run build
 
-setup: $(VENV)/.installed static/viewer/manifest.json
+# The report editor (TypeScript, TipTap), built into static/reporting/ under fixed names.
+static/reporting/workspace.js: $(REPORTING_FRONTEND)/package.json $(REPORTING_FRONTEND)/package-lock.json $(REPORTING_SOURCES)
+	cd $(REPORTING_FRONTEND) && npm install --no-audit --no-fund && npm run build
+
+setup: $(VENV)/.installed $(FRONTEND_BUILDS)
 	deploy/install-system-packages.sh run
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
@@ -35,7 +42,7 @@ run: setup
 	$(VENV)/bin/honcho start -f Procfile
 
 ## Run the suite on SQLite, then on PostgreSQL with Redis when they are reachable (CI has both).
-test: $(VENV)/.installed static/viewer/manifest.json
+test: $(VENV)/.installed $(FRONTEND_BUILDS)
 	deploy/install-system-packages.sh test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -63,5 +70,16 @@ bench-quick: $(VENV)/.installed
 	deploy/install-system-packages.sh bench
 	$(PY) -m bench --quick
 
+## The viewer benchmark: ours and OHIF Viewer 3 on Orthanc in headless Chromium (about 15 minutes).
+bench-viewer: $(VENV)/.installed $(FRONTEND_BUILDS)
+	deploy/install-system-packages.sh bench
+	deploy/install-system-packages.sh test
+	$(PY) -m bench.viewer
+
+bench-viewer-quick: $(VENV)/.installed $(FRONTEND_BUILDS)
+	deploy/install-system-packages.sh bench
+	deploy/install-system-packages.sh test
+	$(PY) -m bench.viewer --slices 200
+
 clean:
-	rm -rf $(VENV) var test-artifacts static/viewer $(FRONTEND)/node_modules
+	rm -rf $(VENV) var test-artifacts static/viewer static/reporting $(FRONTEND)/node_modules $(REPORTING_FRONTEND)/node_modules

@@ -214,6 +214,8 @@ def ours_running(options: ServerOptions) -> Iterator[Target]:
         DIMSE_AE_TITLE="PACS",
         DIMSE_HOST=LOCALHOST,
         DIMSE_PORT=str(dimse_port),
+        # One service process per core, as the README advises for production (SO_REUSEPORT).
+        DIMSE_PROCESSES="2",
     )
     bin_dir = Path(sys.executable).parent
     with ExitStack() as stack:

@@ -37,6 +37,8 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The report workspace frames the viewer from the same origin; other sites still may not frame us.
+X_FRAME_OPTIONS = "SAMEORIGIN"
 USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", False)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -58,6 +60,7 @@ INSTALLED_APPS = [
     "ris",
     "viewer",
     "reporting",
+    "network",
 ]
 
 MIDDLEWARE = [
@@ -121,7 +124,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache and Celery -----------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Keeps apart two deployments (or two test sessions) that share one Redis database.
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", ""),
+        }
+    }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
 else:
@@ -174,6 +184,8 @@ DIMSE_CONNECTION_TIMEOUT = env_int("DIMSE_CONNECTION_TIMEOUT", 15)
 DIMSE_SHUTDOWN_GRACE = env_int("DIMSE_SHUTDOWN_GRACE", 30)
 # Several `manage.py dimse` processes may share the port (one Python process uses one core).
 DIMSE_REUSE_PORT = env_bool("DIMSE_REUSE_PORT", False)
+# `manage.py dimse` forks this many service processes sharing the port (SO_REUSEPORT).
+DIMSE_PROCESSES = env_int("DIMSE_PROCESSES", 1)
 # Admit calling AEs with no RemoteAE into this organization (store and echo only).
 DIMSE_ACCEPT_UNKNOWN_AES = env_bool("DIMSE_ACCEPT_UNKNOWN_AES", False)
 DIMSE_UNKNOWN_AE_ORGANIZATION = env_str("DIMSE_UNKNOWN_AE_ORGANIZATION", "")  # default: PACS_DEFAULT_ORGANIZATION
@@ -239,3 +251,7 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# Modalities whose registration (checked in) opens the report page at once: their images are captured
+# while reporting.
+REPORTING_REPORT_FIRST_MODALITIES = env_list("REPORTING_REPORT_FIRST_MODALITIES", ["US", "ES"])

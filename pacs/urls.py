@@ -17,5 +17,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/reporting/", include("reporting.api.urls")),
     path("reporting/", include("reporting.urls")),
+    path("network/", include("network.urls")),
+    path("", include("worklist.urls")),
     path("", include("viewer.urls")),
 ]
