@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from pacs.models import User
-from worklist.services.links import exam_link_unmatched, study_link
+from worklist.services.links import exam_link_unmatched, studies_link
 from worklist.services.reassociation import ARCHIVE_FIELDS, patient_studies_update
 
 logger = logging.getLogger(__name__)
@@ -20,9 +20,8 @@ def on_studies_stored(sender: Any, *, study_ids: list[int], **kwargs: Any) -> No
     """``pacs.signals.studies_stored``: link each study that got instances to its exam, or list it as unmatched.
 
     Once per batch rather than per instance: a STOW-RS request or import of a whole series costs one
-    look-up per study."""
-    for study_id in study_ids:
-        study_link(study_id=study_id)
+    look-up for all its studies."""
+    studies_link(study_ids=study_ids)
 
 
 def on_exam_status_changed(sender: Any, *, exam_id: int, from_status: str, **kwargs: Any) -> None:

@@ -8,13 +8,13 @@ once) is retried.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from pydicom.dataset import Dataset
 
@@ -62,12 +62,21 @@ def index_with_retries(
             if attempt == _INDEX_ATTEMPTS:
                 raise DicomStatusError(errors.PROCESSING_FAILURE, "Concurrent index update failed") from None
         except OperationalError as exc:
+            if _transaction_rolled_back(exc) and attempt < _INDEX_ATTEMPTS:
+                # A deadlock PostgreSQL broke, or a serialization failure: nothing was written, run again.
+                logger.warning("Index transaction rolled back by the database, retrying: %s", exc)
+                continue
             logger.error("Database unavailable while indexing: %s", exc)
             raise DicomStatusError(errors.OUT_OF_RESOURCES, "Database unavailable") from exc
         except DatabaseError as exc:
             logger.exception("Database error while indexing")
             raise DicomStatusError(errors.PROCESSING_FAILURE, f"Database error: {exc}") from exc
     raise AssertionError("unreachable")
+
+
+def _transaction_rolled_back(exc: OperationalError) -> bool:
+    """Whether the database ended the transaction to resolve a conflict (SQLSTATE class 40)."""
+    return str(getattr(exc.__cause__, "sqlstate", "") or "").startswith("40")
 
 
 def _index(
@@ -80,87 +89,118 @@ def _index(
         for item in items:
             if item.replacing is not None:
                 instance_remove(item.replacing)
-        # Later instances of a patient, study or series win, as they would one by one.
-        patients = {_patient_key(item.parsed.dataset): item for item in items}
-        patient_rows = {
-            key: _patient_upsert(organization, item.parsed.dataset, item.index_json) for key, item in patients.items()
+        now = timezone.now()
+        patient_rows = _patients_upsert(organization, items, now)
+        # Later instances of a study or series win, as they would one by one.
+        study_items = {item.parsed.study_uid: item for item in items}
+        studies, new_study_uids = _locked_get_or_create_many(
+            Study.objects.filter(organization=organization),
+            "study_instance_uid",
+            {
+                uid: Study(
+                    organization=organization,
+                    study_instance_uid=uid,
+                    patient=patient_rows[_patient_key(item.parsed.dataset)],
+                )
+                for uid, item in study_items.items()
+            },
+        )
+        series_rows, new_series = _series_get_or_create(items, studies)
+        updates: dict[Study | Series, _LevelUpdate] = {
+            row: _LevelUpdate() for row in [*studies.values(), *series_rows.values()]
         }
-        studies: dict[str, Study] = {}
-        series_rows: dict[tuple[str, str], Series] = {}
-        updates: dict[Study | Series, _LevelUpdate] = {}
-        new_studies: set[Study] = set()
-        studies_with_new_series: set[Study] = set()
         instances = []
         for item in items:
             parsed = item.parsed
-            study = studies.get(parsed.study_uid)
-            if study is None:
-                study, study_created = _locked_get_or_create(
-                    Study,
-                    {"organization": organization, "study_instance_uid": parsed.study_uid},
-                    {"patient": patient_rows[_patient_key(parsed.dataset)]},
-                )
-                studies[parsed.study_uid] = study
-                updates[study] = _LevelUpdate()
-                if study_created:
-                    new_studies.add(study)
-            series_key = (parsed.study_uid, parsed.series_uid)
-            series = series_rows.get(series_key)
-            if series is None:
-                series, series_created = _locked_get_or_create(
-                    Series, {"study": study, "series_instance_uid": parsed.series_uid}, {}
-                )
-                series_rows[series_key] = series
-                updates[series] = _LevelUpdate()
-                if series_created:
-                    studies_with_new_series.add(study)
+            study = studies[parsed.study_uid]
+            series = series_rows[(parsed.study_uid, parsed.series_uid)]
             instances.append(_instance_row(item, series))
             dataset = parsed.dataset
             updates[series].add(series, _series_values(series, dataset, item.index_json), size=0)
             updates[study].add(study, _study_values(study, dataset, item.index_json), size=len(parsed.buffer))
 
         Instance.objects.bulk_create(instances)
-        now = timezone.now()
-        # Counts, the metadata version and any changed level attributes go in one UPDATE per row.
+        # The rows are locked: counts and changed attributes are computed here and written with one
+        # UPDATE per table.
         for series in series_rows.values():
             update = updates[series]
-            Series.objects.filter(pk=series.pk).update(
-                number_of_instances=F("number_of_instances") + update.count,
-                metadata_version=F("metadata_version") + update.count,
-                updated_at=now,
-                **update.changed,
-            )
+            series.number_of_instances += update.count
+            series.metadata_version += update.count
+            series.updated_at = now
+        _bulk_update(Series, series_rows.values(), updates, ["number_of_instances", "metadata_version", "updated_at"])
+        studies_with_new_series = {series_rows[key].study_id for key in new_series}
         for study in studies.values():
             update = updates[study]
-            summary = {}
-            if study in new_studies:
+            study.number_of_instances += update.count
+            study.size_bytes += update.size
+            study.updated_at = now
+            if study.study_instance_uid in new_study_uids:
                 # All of a new study's series are in this batch: its summary needs no query.
                 summary = _series_summary([row for row in series_rows.values() if row.study_id == study.pk])
-            Study.objects.filter(pk=study.pk).update(
-                number_of_instances=F("number_of_instances") + update.count,
-                size_bytes=F("size_bytes") + update.size,
-                updated_at=now,
-                **update.changed,
-                **summary,
-            )
-        for study in studies_with_new_series - new_studies:
-            study_refresh_series_summary(study.pk)
+                for field, value in summary.items():
+                    setattr(study, field, value)
+                update.changed.update(summary)
+        _bulk_update(Study, studies.values(), updates, ["number_of_instances", "size_bytes", "updated_at"])
+        for study in studies.values():
+            if study.pk in studies_with_new_series and study.study_instance_uid not in new_study_uids:
+                study_refresh_series_summary(study.pk)
 
         transaction.on_commit(lambda: on_commit(instances), robust=True)
     return [instance.pk for instance in instances]
 
 
-def _locked_get_or_create(model: type[Row], lookup: dict[str, Any], defaults: dict[str, Any]) -> tuple[Row, bool]:
-    """The row, locked for the rest of the transaction, or a new one.
+def _locked_get_or_create_many(
+    queryset: QuerySet[Row], key_field: str, new_rows: dict[Any, Row]
+) -> tuple[dict[Any, Row], set[Any]]:
+    """The rows whose ``key_field`` is a key of ``new_rows``, locked for the rest of the transaction, the
+    missing ones inserted from ``new_rows``: two queries for any number of rows. Also returns the keys
+    inserted.
 
-    Unlike ``QuerySet.get_or_create`` this takes no savepoint: when another transaction inserts the
-    same row first, the IntegrityError aborts the whole batch and :func:`index_with_retries` runs it
-    again, so two round trips per new row are saved.
+    No savepoint is taken: when another transaction inserts one of the rows first, the IntegrityError
+    aborts the whole batch and :func:`index_with_retries` runs it again. Rows are locked in key order so
+    that two batches sharing rows wait for each other rather than deadlock.
     """
-    row = model.objects.select_for_update().filter(**lookup).first()
-    if row is not None:
-        return row, False
-    return model.objects.create(**lookup, **defaults), True
+    found = queryset.select_for_update().filter(**{f"{key_field}__in": list(new_rows)}).order_by(key_field)
+    rows: dict[Any, Row] = {getattr(row, key_field): row for row in found}
+    missing = [row for key, row in new_rows.items() if key not in rows]
+    if missing:
+        queryset.model.objects.bulk_create(missing)
+        for row in missing:
+            rows[getattr(row, key_field)] = row
+    return rows, {getattr(row, key_field) for row in missing}
+
+
+def _series_get_or_create(
+    items: Sequence[IndexItem], studies: dict[str, Study]
+) -> tuple[dict[tuple[str, str], Series], set[tuple[str, str]]]:
+    """The series rows of ``items`` keyed by (study UID, series UID), locked, and the keys created: as
+    for studies, one query to find and lock, one to insert."""
+    wanted = {(item.parsed.study_uid, item.parsed.series_uid) for item in items}
+    uid_of_study = {study.pk: uid for uid, study in studies.items()}
+    found = (
+        Series.objects.select_for_update()
+        .filter(study__in=list(studies.values()), series_instance_uid__in={series_uid for _, series_uid in wanted})
+        .order_by("study_id", "series_instance_uid")
+    )
+    rows = {(uid_of_study[row.study_id], row.series_instance_uid): row for row in found}
+    missing = {
+        key: Series(study=studies[key[0]], series_instance_uid=key[1]) for key in sorted(wanted) if key not in rows
+    }
+    if missing:
+        Series.objects.bulk_create(missing.values())
+        rows.update(missing)
+    return rows, set(missing)
+
+
+def _bulk_update(
+    model: type[Study] | type[Series],
+    rows: Iterable[Study | Series],
+    updates: dict[Study | Series, _LevelUpdate],
+    always: list[str],
+) -> None:
+    rows = list(rows)
+    changed = sorted({field for row in rows for field in updates[row].changed})
+    model.objects.bulk_update(rows, [*always, *changed])
 
 
 def _series_summary(series_rows: list[Series]) -> dict[str, Any]:
@@ -215,11 +255,10 @@ def _patient_key(dataset: Dataset) -> tuple[str, str]:
     return _text(dataset, "PatientID", 64), _text(dataset, "IssuerOfPatientID", 64)
 
 
-def _patient_upsert(organization: Organization, dataset: Dataset, index_json: dict) -> Patient:
-    patient_id, issuer = _patient_key(dataset)
+def _patient_values(dataset: Dataset, index_json: dict) -> dict[str, Any]:
     name = strip_escape_sequences(str(dataset.get("PatientName", "") or ""))
     pinyin, initials = names.pinyin_forms(name)
-    values = {
+    return {
         "patient_name": name[:324],
         "patient_name_folded": names.fold(name)[:324],
         "patient_name_pinyin": pinyin[:324],
@@ -228,17 +267,43 @@ def _patient_upsert(organization: Organization, dataset: Dataset, index_json: di
         "sex": _text(dataset, "PatientSex", 16),
         "attributes": levels.subset(index_json, levels.PATIENT_TAGS),
     }
-    patient, created = _locked_get_or_create(
-        Patient, {"organization": organization, "patient_id": patient_id, "issuer_of_patient_id": issuer}, values
+
+
+def _patients_upsert(
+    organization: Organization, items: Sequence[IndexItem], now: datetime
+) -> dict[tuple[str, str], Patient]:
+    """The patient row of each item, created or brought up to date (the batch's last instance of a
+    patient wins), locked for the rest of the transaction."""
+    latest = {_patient_key(item.parsed.dataset): item for item in items}
+    values = {key: _patient_values(item.parsed.dataset, item.index_json) for key, item in latest.items()}
+    found = (
+        Patient.objects.select_for_update()
+        .filter(organization=organization, patient_id__in=sorted({patient_id for patient_id, _ in latest}))
+        .order_by("patient_id", "issuer_of_patient_id")
     )
-    if created:
-        return patient
-    changed = _changed(patient, values)
-    if changed:
-        for field, value in changed.items():
-            setattr(patient, field, value)
-        patient.save(update_fields=[*changed, "updated_at"])
-    return patient
+    rows = {(row.patient_id, row.issuer_of_patient_id): row for row in found}
+    missing = [
+        Patient(organization=organization, patient_id=key[0], issuer_of_patient_id=key[1], **values[key])
+        for key in latest
+        if key not in rows
+    ]
+    if missing:
+        Patient.objects.bulk_create(missing)
+    changed_rows = []
+    changed_fields: set[str] = set()
+    for key in latest.keys() & rows.keys():
+        row = rows[key]
+        changed = _changed(row, values[key])
+        if changed:
+            for field, value in changed.items():
+                setattr(row, field, value)
+            row.updated_at = now
+            changed_rows.append(row)
+            changed_fields.update(changed)
+    if changed_rows:
+        Patient.objects.bulk_update(changed_rows, [*sorted(changed_fields), "updated_at"])
+    rows.update({(row.patient_id, row.issuer_of_patient_id): row for row in missing})
+    return rows
 
 
 def _study_values(study: Study, dataset: Dataset, index_json: dict) -> dict[str, Any]:

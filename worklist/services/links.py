@@ -8,7 +8,9 @@ an exam registered later matches it, or a user links it by hand.
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from collections.abc import Sequence
+
+from django.db import transaction
 from django.db.models import Q
 
 from pacs.models import Study
@@ -16,38 +18,66 @@ from ris.models import Exam
 from worklist.models import LinkMethod, StudyLink
 
 
-def _matching_exam(study: Study) -> tuple[Exam | None, str]:
-    exams = Exam.objects.filter(organization_id=study.organization_id)
-    exam = exams.filter(study_instance_uid=study.study_instance_uid).first()
-    if exam is not None:
-        return exam, LinkMethod.STUDY_UID
-    if study.accession_number:
-        exam = exams.filter(
-            accession_number=study.accession_number, patient__patient_id=study.patient.patient_id
-        ).first()
-        if exam is not None:
-            return exam, LinkMethod.ACCESSION
-    return None, LinkMethod.NONE
+def studies_link(*, study_ids: Sequence[int]) -> None:
+    """Link each study not linked yet to its exam, or list it as unmatched; idempotent.
+
+    Called once per ingest batch with the studies that got instances: when they are all linked already
+    (every instance of a series after the first) it costs one query, and a batch of new studies costs
+    three or four whatever their number.
+    """
+    linked = set(StudyLink.objects.filter(study_id__in=study_ids).values_list("study_id", flat=True))
+    studies = list(
+        Study.objects.filter(pk__in=[pk for pk in dict.fromkeys(study_ids) if pk not in linked])
+        .select_related("patient")
+        .only("organization_id", "study_instance_uid", "accession_number", "patient__patient_id")
+    )
+    if not studies:
+        return
+    by_uid, by_accession = _candidate_exams(studies)
+    links = []
+    for study in studies:
+        exam = by_uid.get((study.organization_id, study.study_instance_uid))
+        method = LinkMethod.STUDY_UID
+        if exam is None and study.accession_number:
+            exam = by_accession.get((study.organization_id, study.accession_number, study.patient.patient_id))
+            method = LinkMethod.ACCESSION
+        if exam is None:
+            method = LinkMethod.NONE
+        links.append(StudyLink(organization_id=study.organization_id, study=study, exam=exam, method=method))
+    # A study linked meanwhile by another association's batch keeps that link.
+    StudyLink.objects.bulk_create(links, ignore_conflicts=True)
+
+
+def _candidate_exams(
+    studies: list[Study],
+) -> tuple[dict[tuple[int, str], Exam], dict[tuple[int, str, str], Exam]]:
+    """The exams any of ``studies`` could belong to, in one query, keyed by how they match."""
+    organizations = {study.organization_id for study in studies}
+    uids = {study.study_instance_uid for study in studies}
+    accessions = {study.accession_number for study in studies if study.accession_number}
+    exams = (
+        Exam.objects.filter(organization_id__in=organizations)
+        .filter(Q(study_instance_uid__in=uids) | Q(accession_number__in=accessions))
+        .select_related("patient")
+        .order_by("pk")
+    )
+    by_uid: dict[tuple[int, str], Exam] = {}
+    by_accession: dict[tuple[int, str, str], Exam] = {}
+    for exam in exams:
+        # The first registered exam wins where several match, as a look-up by ``first()`` would.
+        by_uid.setdefault((exam.organization_id, exam.study_instance_uid), exam)
+        if exam.accession_number:
+            by_accession.setdefault((exam.organization_id, exam.accession_number, exam.patient.patient_id), exam)
+    return by_uid, by_accession
 
 
 def study_link(*, study_id: int) -> StudyLink:
-    """The link of a stored study, made on first call from its UID or accession number; idempotent.
-
-    Called for every stored instance, so a study already linked (or already unmatched) costs one query.
-    """
-    link = StudyLink.objects.filter(study_id=study_id).first()
+    """The link of a stored study, made on first call from its UID or accession number."""
+    link = StudyLink.objects.filter(study_id=study_id).select_related("exam").first()
     if link is not None:
         return link
-    study = Study.objects.select_related("patient").get(pk=study_id)
-    exam, method = _matching_exam(study)
-    try:
-        with transaction.atomic():
-            return StudyLink.objects.create(
-                organization_id=study.organization_id, study=study, exam=exam, method=method
-            )
-    except IntegrityError:
-        # Another association's instance of the same study linked it first.
-        return StudyLink.objects.get(study_id=study_id)
+    studies_link(study_ids=[study_id])
+    return StudyLink.objects.select_related("exam").get(study_id=study_id)
 
 
 def exam_link_unmatched(*, exam_id: int) -> list[StudyLink]:
