@@ -41,7 +41,7 @@ from pynetdicom.sop_class import (
 
 from pacs.charsets import strip_escape_sequences
 from pacs.dimse.contexts import sub_association_contexts
-from pacs.dimse.handlers.move_get import dataset_for_sending, transfer_syntax_choose
+from pacs.dimse.handlers.move_get import dataset_for_sending, send_c_store, transfer_syntax_choose
 from pacs.dimse.network import handle_requestor_connection_open
 from pacs.retrieve.instances import StoredInstance
 
@@ -288,8 +288,8 @@ def _store_one(assoc: Association, instance: StoredInstance, accepted: dict[str,
     if str(dataset.file_meta.TransferSyntaxUID) not in accepted.get(instance.sop_class_uid, []):
         return None, "the stored file cannot be read or converted"
     try:
-        response = assoc.send_c_store(dataset)
-    except (ValueError, RuntimeError) as exc:
+        response = send_c_store(assoc, dataset)
+    except (ValueError, RuntimeError, OSError) as exc:
         return None, str(exc)
     status = _status_of(response)
     if status is None:

@@ -11,6 +11,7 @@ import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.db import connection
 from pydicom.dataset import Dataset
@@ -154,6 +155,12 @@ def instance_dataset(instance: StoredInstance, *, transfer_syntax: str | None = 
     if transfer_syntax is not None:
         codecs.dataset_transcode(dataset, transfer_syntax)
     return dataset
+
+
+def instance_file(instance: StoredInstance) -> Path | None:
+    """The stored Part 10 file of the instance, to be sent as it is; None when it is missing."""
+    path = storage.absolute_path(instance.file_path)
+    return path if path.is_file() else None
 
 
 def instance_element_bytes(instance: StoredInstance, tag: int) -> bytes:

@@ -15,17 +15,19 @@ otherwise converted by the codec module to a syntax the receiver accepted; one t
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django.db import Error as DatabaseError
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.multival import MultiValue
 from pydicom.uid import UID
-from pynetdicom import evt
+from pynetdicom import _config, evt
 from pynetdicom.association import Association
 from pynetdicom.sop_class import (
     PatientRootQueryRetrieveInformationModelGet,
@@ -40,9 +42,13 @@ from pacs.ingest import DicomStatusError
 from pacs.models import RemoteAE, Study
 from pacs.retrieve import codecs
 from pacs.retrieve.errors import NotFound, RetrieveError
-from pacs.retrieve.instances import StoredInstance, instance_dataset, instances_select
+from pacs.retrieve.instances import StoredInstance, instance_dataset, instance_file, instances_select
 
 logger = logging.getLogger(__name__)
+
+# A path given to send_c_store is streamed from the file rather than decoded (see StoredFile). Only
+# this module's callers pass paths.
+_config.STORE_SEND_CHUNKED_DATASET = True
 
 PENDING = 0xFF00
 CANCEL = 0xFE00
@@ -140,11 +146,44 @@ def transfer_syntax_choose(instance: StoredInstance, accepted: dict[str, list[st
     return next((syntax for syntax in offered if codecs.can_transcode(instance.transfer_syntax_uid, syntax)), None)
 
 
+class StoredFile(Dataset):
+    """An instance to send exactly as stored: only its identifying UIDs and syntax, and its file's path.
+
+    :func:`send_c_store` hands pynetdicom the path, and pynetdicom then streams the data set from the
+    file in PDU-sized chunks instead of decoding it and encoding it again (the cost that dominated a
+    C-MOVE of a large series). pynetdicom's Move and Get SCPs want a ``Dataset`` for each
+    sub-operation, which this is, and count a failed one by its SOP Instance UID, which it carries.
+    """
+
+    def __init__(self, instance: StoredInstance, path: Path) -> None:
+        super().__init__()
+        self.SOPClassUID = instance.sop_class_uid
+        self.SOPInstanceUID = instance.sop_uid
+        self.file_meta = FileMetaDataset()
+        self.file_meta.TransferSyntaxUID = instance.transfer_syntax_uid
+        self.stored_path = path
+
+
+def send_c_store(association: Association, dataset: Dataset, **kwargs: Any) -> Dataset:
+    """``association.send_c_store``, streaming a :class:`StoredFile` from its file."""
+    send = getattr(association, "_pacs_send_c_store", association.send_c_store)
+    return send(dataset.stored_path if isinstance(dataset, StoredFile) else dataset, **kwargs)
+
+
+def stored_files_sent_from_disk(association: Association) -> None:
+    """Make pynetdicom's own sub-operation loop (C-GET, C-MOVE) send :class:`StoredFile` from disk."""
+    if not hasattr(association, "_pacs_send_c_store"):
+        association._pacs_send_c_store = association.send_c_store  # type: ignore[attr-defined]
+        association.send_c_store = functools.partial(send_c_store, association)  # type: ignore[method-assign]
+
+
 def dataset_for_sending(instance: StoredInstance, accepted: dict[str, list[str]]) -> Dataset:
     """The instance ready for C-STORE; a stand-in no context fits when it cannot be sent.
 
-    pynetdicom counts a sub-operation failed, and lists its SOP Instance UID, when the data set it is
-    given has no accepted presentation context; the stand-in carries only the identifying UIDs for that.
+    In its stored syntax it is a :class:`StoredFile`, sent from disk as it is; otherwise it is read and
+    converted. pynetdicom counts a sub-operation failed, and lists its SOP Instance UID, when the data
+    set it is given has no accepted presentation context; the stand-in carries only the identifying
+    UIDs for that.
     """
     syntax = transfer_syntax_choose(instance, accepted)
     if syntax is None:
@@ -155,8 +194,14 @@ def dataset_for_sending(instance: StoredInstance, accepted: dict[str, list[str]]
             instance.sop_class_uid,
         )
         return _unsendable(instance)
+    if syntax == instance.transfer_syntax_uid:
+        path = instance_file(instance)
+        if path is not None:
+            return StoredFile(instance, path)
+        logger.error("Cannot send %s: its file %s is missing", instance.sop_uid, instance.file_path)
+        return _unsendable(instance)
     try:
-        return instance_dataset(instance, transfer_syntax=None if syntax == instance.transfer_syntax_uid else syntax)
+        return instance_dataset(instance, transfer_syntax=syntax)
     except (RetrieveError, OSError) as exc:
         logger.error("Cannot send %s: %s", instance.sop_uid, exc)
         return _unsendable(instance)
@@ -216,6 +261,7 @@ def handle_get(event: evt.Event, registry: AssociationRegistry) -> Iterator[Any]
         yield _status(exc.status, exc.short_comment), None
         return
     yield len(instances)
+    stored_files_sent_from_disk(event.assoc)
     accepted = _accepted_for_sending(event.assoc)
     logger.info("C-GET by %s: %d instances", peer.description, len(instances))
     yield from _sub_operations(event, instances, accepted)
@@ -276,6 +322,7 @@ class _SubAssociation:
         }
 
     def _established(self, event: evt.Event) -> None:
+        stored_files_sent_from_disk(event.assoc)
         with self._lock:
             self.association = event.assoc
 
