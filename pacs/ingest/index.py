@@ -198,9 +198,15 @@ def _bulk_update(
     updates: dict[Study | Series, _LevelUpdate],
     always: list[str],
 ) -> None:
+    """Write the counts and changed attributes of ``rows``: one plain UPDATE for a single row (the
+    C-STORE case, where ``bulk_update``'s CASE expressions cost more to build than to run), one
+    ``bulk_update`` for several."""
     rows = list(rows)
-    changed = sorted({field for row in rows for field in updates[row].changed})
-    model.objects.bulk_update(rows, [*always, *changed])
+    fields = [*always, *sorted({field for row in rows for field in updates[row].changed})]
+    if len(rows) == 1:
+        model.objects.filter(pk=rows[0].pk).update(**{field: getattr(rows[0], field) for field in fields})
+    else:
+        model.objects.bulk_update(rows, fields)
 
 
 def _series_summary(series_rows: list[Series]) -> dict[str, Any]:
