@@ -127,7 +127,7 @@ def _index(
             series.number_of_instances += update.count
             series.metadata_version += update.count
             series.updated_at = now
-        _bulk_update(Series, series_rows.values(), updates, ["number_of_instances", "metadata_version", "updated_at"])
+        _rows_update(Series, series_rows.values(), updates, ["number_of_instances", "metadata_version", "updated_at"])
         studies_with_new_series = {series_rows[key].study_id for key in new_series}
         for study in studies.values():
             update = updates[study]
@@ -140,7 +140,7 @@ def _index(
                 for field, value in summary.items():
                     setattr(study, field, value)
                 update.changed.update(summary)
-        _bulk_update(Study, studies.values(), updates, ["number_of_instances", "size_bytes", "updated_at"])
+        _rows_update(Study, studies.values(), updates, ["number_of_instances", "size_bytes", "updated_at"])
         for study in studies.values():
             if study.pk in studies_with_new_series and study.study_instance_uid not in new_study_uids:
                 study_refresh_series_summary(study.pk)
@@ -192,21 +192,18 @@ def _series_get_or_create(
     return rows, set(missing)
 
 
-def _bulk_update(
+def _rows_update(
     model: type[Study] | type[Series],
     rows: Iterable[Study | Series],
     updates: dict[Study | Series, _LevelUpdate],
     always: list[str],
 ) -> None:
-    """Write the counts and changed attributes of ``rows``: one plain UPDATE for a single row (the
-    C-STORE case, where ``bulk_update``'s CASE expressions cost more to build than to run), one
-    ``bulk_update`` for several."""
-    rows = list(rows)
-    fields = [*always, *sorted({field for row in rows for field in updates[row].changed})]
-    if len(rows) == 1:
-        model.objects.filter(pk=rows[0].pk).update(**{field: getattr(rows[0], field) for field in fields})
-    else:
-        model.objects.bulk_update(rows, fields)
+    """Write the counts and changed attributes of ``rows``, one plain UPDATE each: a batch touches a
+    study or two, and ``bulk_update``'s CASE expressions cost more to build than the queries cost to
+    run (a quarter of a STOW-RS request's time when measured)."""
+    for row in rows:
+        fields = [*always, *updates[row].changed]
+        model.objects.filter(pk=row.pk).update(**{field: getattr(row, field) for field in fields})
 
 
 def _series_summary(series_rows: list[Series]) -> dict[str, Any]:
