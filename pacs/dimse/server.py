@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connections
-from pynetdicom import AE, evt
+from pynetdicom import AE, _config, evt
 from pynetdicom.association import Association
 from pynetdicom.events import InterventionEvent
 from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
@@ -118,6 +118,10 @@ def ae_build(config: DimseConfig) -> AE:
     ae.connection_timeout = config.connection_timeout
     # A modality configured for another archive must be told so, not silently accepted (PS3.8 Table 9-21).
     ae.require_called_aet = True
+    # pynetdicom formats every query identifier and every C-FIND response for its debug log even when
+    # that log is off: a sixth of the time of a C-FIND that answers hundreds of studies.
+    _config.LOG_REQUEST_IDENTIFIERS = False
+    _config.LOG_RESPONSE_IDENTIFIERS = False
     return ae
 
 
