@@ -157,6 +157,8 @@ class PixelRendition:
 
     media_type: str
     keep_stored: bool  # compressed frames as stored; False: decoded to uncompressed little endian
+    # The client named the bare media type, not multipart/related: one frame may go as a single part.
+    single_part: bool = False
 
 
 def pixel_rendition_choose(ranges: list[MediaRange], stored: str) -> PixelRendition:
@@ -170,16 +172,17 @@ def pixel_rendition_choose(ranges: list[MediaRange], stored: str) -> PixelRendit
     stored_type = COMPRESSED_MEDIA_TYPES.get(stored, OCTET_STREAM) if compressed else OCTET_STREAM
     for media_range in ranges:
         syntax = media_range.transfer_syntax
+        single = media_range.media_type not in (MULTIPART_RELATED, "multipart/*", "*/*")
         if media_range.is_wildcard and syntax in (None, ANY_SYNTAX):
             return PixelRendition(stored_type, keep_stored=True)
         if media_range.matches(OCTET_STREAM) and media_range.part_type not in (None, "*/*"):
             if syntax in (None, uids.ExplicitVRLittleEndian) or (not compressed and syntax == ANY_SYNTAX):
-                return PixelRendition(OCTET_STREAM, keep_stored=False)
+                return PixelRendition(OCTET_STREAM, keep_stored=False, single_part=single)
             if syntax in (ANY_SYNTAX, stored):
-                return PixelRendition(OCTET_STREAM, keep_stored=True)
+                return PixelRendition(OCTET_STREAM, keep_stored=True, single_part=single)
             continue
         if compressed and media_range.matches(stored_type) and syntax in (None, ANY_SYNTAX, stored):
-            return PixelRendition(stored_type, keep_stored=True)
+            return PixelRendition(stored_type, keep_stored=True, single_part=single)
     accepted = ", ".join(r.part_type or r.media_type for r in ranges)
     raise NotAcceptable(
         f"Pixel data stored as {stored_uid.name} can be sent as {OCTET_STREAM}"

@@ -163,12 +163,20 @@ def retrieve_frames(request: HttpRequest, study: str, series: str, instance: str
 
 
 def _pixel_response(request: HttpRequest, stored: StoredInstance, numbers: list[int], *, whole: bool) -> HttpResponse:
-    """Frames as parts; ``whole``: uncompressed Pixel Data bulk data as one part (PS3.18 8.7.3.3.2)."""
+    """Frames as parts; ``whole``: uncompressed Pixel Data bulk data as one part (PS3.18 8.7.3.3.2).
+
+    One frame asked for with a bare media type (``Accept: application/octet-stream``, not
+    ``multipart/related``) is the body itself: a single part payload, which PS3.18 8.6 allows for a
+    request that returns exactly one item. The viewer asks so; it then has no multipart body to scan
+    for the boundary, which cost its page several milliseconds per 512×512 frame.
+    """
     rendition = media.pixel_rendition_choose(_accept(request), stored.transfer_syntax_uid)
     produced = frame_service.frames_read(stored, numbers, keep_stored=rendition.keep_stored)
     # The first frame is produced before the status line: an undecodable stored syntax answers 406.
     first = next(produced)
     part_type = rendition.media_type if first.transfer_syntax == stored.transfer_syntax_uid else media.OCTET_STREAM
+    if rendition.single_part and len(numbers) == 1 and not whole:
+        return HttpResponse(first.data, content_type=media.part_content_type(part_type, first.transfer_syntax))
 
     def parts() -> Iterator[media.OutgoingPart]:
         if whole and not UID(first.transfer_syntax).is_compressed:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pydicom
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from pacs.synthetic import head_phantom_slice
 from tests.browser.conftest import PASSWORD, PHANTOM_SIZE, PHANTOM_SLICES, screenshot_path
 from tests.browser.pixels import canvas_read, canvas_until
+from tests.conftest import PYDICOM_TEST_FILES
 
 pytestmark = pytest.mark.live
 MIDDLE = PHANTOM_SLICES // 2
@@ -151,3 +153,24 @@ def test_layout_shows_series_progress_and_thumbnails(page, live_url, radiologist
     first = canvas_read(page, 0)
     assert first.grey.shape[0] > 0
     page.screenshot(path=str(screenshot_path("viewer-2x2")))
+
+
+@pytest.mark.parametrize("name", ["MR_small_RLE.dcm", "MR_small_jp2klossless.dcm", "SC_rgb_jpeg_dcmtk.dcm"])
+def test_compressed_studies_arrive_single_part_and_draw(page, live_url, radiologist, ingest, org_alpha, name):  # type: ignore[no-untyped-def]
+    """The viewer asks for each frame as a single part payload in its stored syntax and decodes it."""
+    study_uid = ingest(org_alpha, PYDICOM_TEST_FILES / name)[0].study_instance_uid
+    frame_types: list[str] = []
+    page.on(
+        "response",
+        lambda response: frame_types.append(response.headers.get("content-type", ""))
+        if "/frames/" in response.url
+        else None,
+    )
+    login(page, live_url, f"/viewer?StudyInstanceUIDs={study_uid}")
+    expect(page.locator("#viewer-app")).to_have_attribute("data-state", "ready", timeout=30_000)
+    drawn = canvas_until(page, lambda canvas: canvas.grey.max() > 60)
+    drawn.save(screenshot_path(f"viewer-{name.removesuffix('.dcm')}"))
+    stored_syntax = str(pydicom.dcmread(PYDICOM_TEST_FILES / name).file_meta.TransferSyntaxUID)
+    assert frame_types and all(
+        value == f"application/octet-stream; transfer-syntax={stored_syntax}" for value in frame_types
+    ), frame_types

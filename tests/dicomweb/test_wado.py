@@ -235,6 +235,29 @@ def test_native_frames_are_read_by_offset(alpha_client, org_alpha, ingest):
     assert frames == [pixels[2].tobytes(), pixels[14].tobytes()]
 
 
+def test_one_frame_asked_for_as_a_bare_media_type_is_a_single_part(alpha_http, org_alpha, ingest):
+    """PS3.18 8.6: a request that returns exactly one item may be answered single part; several frames,
+    or a multipart Accept, stay multipart."""
+    native, rle = PYDICOM_TEST_FILES / "rtdose.dcm", PYDICOM_TEST_FILES / "SC_rgb_rle_2frame.dcm"
+    ingest(org_alpha, native, rle)
+    pixels = read(native).pixel_array
+    one = alpha_http.get(f"{instance_url(native)}/frames/3", headers={"Accept": "application/octet-stream"})
+    assert one.status_code == 200
+    assert one.headers["Content-Type"] == "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1"
+    assert one.content == pixels[2].tobytes()
+    stored = alpha_http.get(
+        f"{instance_url(rle)}/frames/2", headers={"Accept": "application/octet-stream; transfer-syntax=*"}
+    )
+    assert stored.headers["Content-Type"] == "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.5"
+    assert stored.content == list(generate_frames(read(rle).PixelData, number_of_frames=2))[1]
+    several = alpha_http.get(f"{instance_url(native)}/frames/3,4", headers={"Accept": "application/octet-stream"})
+    assert [part.body for part in parts_of(several)] == [pixels[2].tobytes(), pixels[3].tobytes()]
+    multipart = alpha_http.get(
+        f"{instance_url(native)}/frames/3", headers={"Accept": 'multipart/related; type="application/octet-stream"'}
+    )
+    assert multipart.headers["Content-Type"].startswith("multipart/related")
+
+
 def test_bad_frame_lists_are_400(alpha_http, org_alpha, ingest):
     path = PYDICOM_TEST_FILES / "CT_small.dcm"
     ingest(org_alpha, path)
