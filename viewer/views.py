@@ -28,6 +28,8 @@ PAGE_SIZE = 25
 # for a 2,000-slice 512x512 CT (1 GiB decoded) with a prior beside it, still a bound a tab survives.
 PREFETCH_CONCURRENCY = 4
 CACHE_SIZE_MB = 2048
+# Studies whose metadata the page preloads: those the viewer opens at once (a study and a prior or two).
+MAX_PRELOADS = 4
 TABS = ("all", "recent", "favourites")
 
 
@@ -102,7 +104,10 @@ def viewer(request: HttpRequest) -> HttpResponse:
         "prefetchConcurrency": PREFETCH_CONCURRENCY,
         "cacheSizeMb": CACHE_SIZE_MB,
     }
-    return render(request, "viewer/viewer.html", {"config": config})
+    # The page asks for each study's metadata as soon as its head is parsed, while its script (megabytes
+    # of Cornerstone3D) is still loading; the script's own request for it then finds it under way.
+    metadata_preloads = [f"{config['dicomwebRoot']}/studies/{uid}/metadata" for uid in study_uids[:MAX_PRELOADS]]
+    return render(request, "viewer/viewer.html", {"config": config, "metadata_preloads": metadata_preloads})
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:

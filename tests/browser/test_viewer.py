@@ -160,6 +160,8 @@ def test_compressed_studies_arrive_single_part_and_draw(page, live_url, radiolog
     """The viewer asks for each frame as a single part payload in its stored syntax and decodes it."""
     study_uid = ingest(org_alpha, PYDICOM_TEST_FILES / name)[0].study_instance_uid
     frame_types: list[str] = []
+    metadata_requests: list[str] = []
+    page.on("request", lambda request: metadata_requests.append(request.url) if "/metadata" in request.url else None)
     page.on(
         "response",
         lambda response: frame_types.append(response.headers.get("content-type", ""))
@@ -174,3 +176,10 @@ def test_compressed_studies_arrive_single_part_and_draw(page, live_url, radiolog
     assert frame_types and all(
         value == f"application/octet-stream; transfer-syntax={stored_syntax}" for value in frame_types
     ), frame_types
+    # The page's preload of the study metadata is the request its script uses, not a second one.
+    metadata_url = f"{live_url}/dicomweb/studies/{study_uid}/metadata"
+    assert metadata_requests == [metadata_url], metadata_requests
+    initiators = page.evaluate(
+        "(url) => performance.getEntriesByName(url).map((entry) => entry.initiatorType)", metadata_url
+    )
+    assert initiators == ["link"], initiators
