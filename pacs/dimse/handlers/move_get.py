@@ -150,9 +150,9 @@ class StoredFile(Dataset):
     """An instance to send exactly as stored: only its identifying UIDs and syntax, and its file's path.
 
     :func:`send_c_store` hands pynetdicom the path, and pynetdicom then streams the data set from the
-    file in PDU-sized chunks instead of decoding it and encoding it again (the cost that dominated a
-    C-MOVE of a large series). pynetdicom's Move and Get SCPs want a ``Dataset`` for each
-    sub-operation, which this is, and count a failed one by its SOP Instance UID, which it carries.
+    file in PDU-sized chunks instead of decoding it, encoding it again and holding it whole in memory.
+    pynetdicom's Move and Get SCPs want a ``Dataset`` for each sub-operation, which this is, and count
+    a failed one by its SOP Instance UID, which it carries.
     """
 
     def __init__(self, instance: StoredInstance, path: Path) -> None:
