@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 import pydicom
 from django.conf import settings
@@ -50,6 +51,8 @@ from pacs.dicomjson import dataset_to_index_json
 from pacs.ingest.index import study_refresh_series_summary
 from pacs.ingest.parse import frame_index_of, parse_instance
 from pacs.models import Instance, Patient, Series, Study
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -132,26 +135,40 @@ def study_reassign(*, study: Study, values: Mapping[str, str], reason: str = "")
     if not changes:
         return StudyCorrection(study_id=study.pk, old={}, new={})
     instances = list(Instance.objects.filter(series__study=study).select_related("series").order_by("pk"))
+    _rewritten_then_indexed(
+        instances,
+        organization_slug=study.organization.slug,
+        study_uid=study.study_instance_uid,
+        changes=changes,
+        index=lambda rewrites: _index_update(study, rewrites=rewrites, old=old, changes=changes),
+    )
+    correction = StudyCorrection(study_id=study.pk, old={k: old[k] for k in changes}, new=changes)
+    logger.info("Study %s corrected (%s): %s -> %s", study.study_instance_uid, reason, correction.old, changes)
+    return correction
+
+
+def _rewritten_then_indexed(
+    instances: list[Instance],
+    *,
+    organization_slug: str,
+    study_uid: str,
+    changes: Mapping[str, str],
+    index: Callable[[list[_Rewrite]], T],
+) -> T:
+    """Write every instance again with ``changes`` beside its old file, then run ``index`` on the new
+    files in one transaction; when anything fails, the new files go and the old ones still serve."""
     rewrites: list[_Rewrite] = []
     try:
         for instance in instances:
             rewrites.append(
-                _rewrite(
-                    instance,
-                    organization_slug=study.organization.slug,
-                    study_uid=study.study_instance_uid,
-                    changes=changes,
-                )
+                _rewrite(instance, organization_slug=organization_slug, study_uid=study_uid, changes=changes)
             )
         with transaction.atomic():
-            _index_update(study, rewrites=rewrites, old=old, changes=changes)
+            return index(rewrites)
     except BaseException:
         for rewrite in rewrites:
             storage.delete(rewrite.relative_path)
         raise
-    correction = StudyCorrection(study_id=study.pk, old={k: old[k] for k in changes}, new=changes)
-    logger.info("Study %s corrected (%s): %s -> %s", study.study_instance_uid, reason, correction.old, changes)
-    return correction
 
 
 def _rewrite(instance: Instance, *, organization_slug: str, study_uid: str, changes: Mapping[str, str]) -> _Rewrite:
@@ -231,17 +248,13 @@ def _da(value: str) -> date | None:
 
 def _patient_upsert(organization_id: int, new: Mapping[str, str], index_json: dict) -> Patient:
     """The Patient row of the new identity, created when new, given the new name, birth date and sex."""
-    name = new["PatientName"]
-    pinyin, initials = names.pinyin_forms(name)
     patient, _created = Patient.objects.select_for_update().get_or_create(
         organization_id=organization_id,
         patient_id=new["PatientID"],
         issuer_of_patient_id=new["IssuerOfPatientID"],
     )
-    patient.patient_name = name
-    patient.patient_name_folded = names.fold(name)[:324]
-    patient.patient_name_pinyin = pinyin[:324]
-    patient.patient_name_initials = initials[:64]
+    for field, value in names.patient_name_columns(new["PatientName"]).items():
+        setattr(patient, field, value)
     patient.birth_date = _da(new["PatientBirthDate"])
     patient.sex = new["PatientSex"]
     patient.attributes = levels.subset(index_json, levels.PATIENT_TAGS)
@@ -319,25 +332,15 @@ def series_move(
     target["StudyInstanceUID"] = study_instance_uid
     changes = {keyword: value for keyword, value in target.items() if old[keyword] != value}
     instances = list(Instance.objects.filter(series=series).select_related("series").order_by("pk"))
-    rewrites: list[_Rewrite] = []
-    try:
-        for instance in instances:
-            rewrites.append(
-                _rewrite(
-                    instance,
-                    organization_slug=source.organization.slug,
-                    study_uid=study_instance_uid,
-                    changes=changes,
-                )
-            )
-        with transaction.atomic():
-            to_study_id = _series_index_update(
-                series, source=source, rewrites=rewrites, new=target, old={k: old[k] for k in changes}
-            )
-    except BaseException:
-        for rewrite in rewrites:
-            storage.delete(rewrite.relative_path)
-        raise
+    to_study_id = _rewritten_then_indexed(
+        instances,
+        organization_slug=source.organization.slug,
+        study_uid=study_instance_uid,
+        changes=changes,
+        index=lambda rewrites: _series_index_update(
+            series, source=source, rewrites=rewrites, new=target, old={k: old[k] for k in changes}
+        ),
+    )
     move = SeriesMove(
         series_id=series.pk,
         from_study_id=source.pk,

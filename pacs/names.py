@@ -112,6 +112,18 @@ def pinyin_forms(person_name: str) -> tuple[str, str]:
     return "".join(syllables).upper(), "".join(s[0] for s in syllables).upper()
 
 
+def patient_name_columns(name: str) -> dict[str, str]:
+    """The indexed forms of a patient's name, cut to their columns: as written, folded for matching,
+    and in pinyin, full and as initials (what name searches match against)."""
+    pinyin, initials = pinyin_forms(name)
+    return {
+        "patient_name": name[:324],
+        "patient_name_folded": fold(name)[:324],
+        "patient_name_pinyin": pinyin[:324],
+        "patient_name_initials": initials[:64],
+    }
+
+
 def chinese_person_name(name: str) -> str:
     """A name typed at the desk as a DICOM PN: 欧阳娜娜 -> ``OUYANG^NANA=欧阳^娜娜``, 张三 -> ``ZHANG^SAN=张^三``.
 

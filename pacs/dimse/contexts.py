@@ -10,6 +10,9 @@ comes before lossy, and the retired or container syntaxes (Deflate, Big Endian, 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from pydicom.uid import (
     UID,
     AllTransferSyntaxes,
@@ -27,6 +30,7 @@ from pydicom.uid import (
     RLELossless,
 )
 from pynetdicom import AllStoragePresentationContexts
+from pynetdicom.association import Association
 from pynetdicom.presentation import PresentationContext, build_context
 from pynetdicom.sop_class import (
     PatientRootQueryRetrieveInformationModelFind,
@@ -51,6 +55,9 @@ _LOSSLESS_COMPRESSED = (
     RLELossless,
 )
 _LAST = (DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian)
+
+if TYPE_CHECKING:
+    from pacs.retrieve.instances import StoredInstance
 
 
 def _accepted_transfer_syntaxes() -> list[UID]:
@@ -115,3 +122,20 @@ def sub_association_contexts(offers: dict[str, set[str]]) -> list[PresentationCo
                 exact.append(build_context(sop_class, [syntax]))
     room = max(0, 128 - len(contexts))
     return contexts[:128] + exact[:room]
+
+
+def sending_offers(instances: Iterable[StoredInstance]) -> dict[str, set[str]]:
+    """What :func:`sub_association_contexts` takes: each SOP Class with the syntaxes it is stored in."""
+    offers: dict[str, set[str]] = {}
+    for instance in instances:
+        offers.setdefault(instance.sop_class_uid, set()).add(instance.transfer_syntax_uid)
+    return offers
+
+
+def accepted_for_sending(association: Association) -> dict[str, list[str]]:
+    """SOP Class → syntaxes of the contexts on which this side may send C-STORE requests (SCU role)."""
+    accepted: dict[str, list[str]] = {}
+    for context in association.accepted_contexts:
+        if context.as_scu:
+            accepted.setdefault(str(context.abstract_syntax), []).append(str(context.transfer_syntax[0]))
+    return accepted

@@ -40,7 +40,7 @@ from pynetdicom.sop_class import (
 )
 
 from pacs.charsets import strip_escape_sequences
-from pacs.dimse.contexts import sub_association_contexts
+from pacs.dimse.contexts import accepted_for_sending, sending_offers, sub_association_contexts
 from pacs.dimse.handlers.move_get import dataset_for_sending, send_c_store, transfer_syntax_choose
 from pacs.dimse.network import handle_requestor_connection_open
 from pacs.retrieve.instances import StoredInstance
@@ -235,15 +235,6 @@ def echo(peer: Peer) -> EchoResult:
 # --- C-STORE ----------------------------------------------------------------------------------------
 
 
-def _accepted(assoc: Association) -> dict[str, list[str]]:
-    """SOP Class → transfer syntaxes the peer accepted for our C-STORE requests."""
-    accepted: dict[str, list[str]] = {}
-    for context in assoc.accepted_contexts:
-        if context.as_scu:
-            accepted.setdefault(str(context.abstract_syntax), []).append(str(context.transfer_syntax[0]))
-    return accepted
-
-
 def store(
     peer: Peer,
     instances: Sequence[StoredInstance],
@@ -259,11 +250,8 @@ def store(
     result = StoreProgress(total=len(instances))
     if not instances:
         return result
-    offers: dict[str, set[str]] = {}
-    for instance in instances:
-        offers.setdefault(instance.sop_class_uid, set()).add(instance.transfer_syntax_uid)
-    with association(peer, sub_association_contexts(offers)) as assoc:
-        accepted = _accepted(assoc)
+    with association(peer, sub_association_contexts(sending_offers(instances))) as assoc:
+        accepted = accepted_for_sending(assoc)
         for index, instance in enumerate(instances):
             if should_stop is not None and should_stop():
                 _fail_rest(result, instances[index:], "cancelled")

@@ -260,12 +260,8 @@ def _patient_key(dataset: Dataset) -> tuple[str, str]:
 
 def _patient_values(dataset: Dataset, index_json: dict) -> dict[str, Any]:
     name = strip_escape_sequences(str(dataset.get("PatientName", "") or ""))
-    pinyin, initials = names.pinyin_forms(name)
     return {
-        "patient_name": name[:324],
-        "patient_name_folded": names.fold(name)[:324],
-        "patient_name_pinyin": pinyin[:324],
-        "patient_name_initials": initials[:64],
+        **names.patient_name_columns(name),
         "birth_date": _date(dataset.get("PatientBirthDate")),
         "sex": _text(dataset, "PatientSex", 16),
         "attributes": levels.subset(index_json, levels.PATIENT_TAGS),

@@ -36,7 +36,7 @@ from pynetdicom.sop_class import (
 )
 
 from pacs.dimse.associations import AssociationRegistry, Peer
-from pacs.dimse.contexts import sub_association_contexts
+from pacs.dimse.contexts import accepted_for_sending, sending_offers, sub_association_contexts
 from pacs.dimse.network import handle_requestor_connection_open
 from pacs.ingest import DicomStatusError
 from pacs.models import RemoteAE, Study
@@ -262,7 +262,7 @@ def handle_get(event: evt.Event, registry: AssociationRegistry) -> Iterator[Any]
         return
     yield len(instances)
     stored_files_sent_from_disk(event.assoc)
-    accepted = _accepted_for_sending(event.assoc)
+    accepted = accepted_for_sending(event.assoc)
     logger.info("C-GET by %s: %d instances", peer.description, len(instances))
     yield from _sub_operations(event, instances, accepted)
 
@@ -286,22 +286,11 @@ def handle_move(event: evt.Event, registry: AssociationRegistry) -> Iterator[Any
         yield 1
         yield _status(exc.status, exc.short_comment), None
         return
-    offers: dict[str, set[str]] = {}
-    for instance in instances:
-        offers.setdefault(instance.sop_class_uid, set()).add(instance.transfer_syntax_uid)
+    offers = sending_offers(instances)
     logger.info("C-MOVE by %s: %d instances to %s", peer.description, len(instances), destination)
     yield destination.host, destination.port, sub_association.associate_arguments(offers)
     yield len(instances)
     yield from _sub_operations(event, instances, sub_association)
-
-
-def _accepted_for_sending(association: Association) -> dict[str, list[str]]:
-    """SOP Class → syntaxes of the contexts on which this side may send C-STORE requests (SCU role)."""
-    accepted: dict[str, list[str]] = {}
-    for context in association.accepted_contexts:
-        if context.as_scu:
-            accepted.setdefault(str(context.abstract_syntax), []).append(str(context.transfer_syntax[0]))
-    return accepted
 
 
 @dataclass
@@ -329,4 +318,4 @@ class _SubAssociation:
     def accepted(self) -> dict[str, list[str]]:
         with self._lock:
             association = self.association
-        return _accepted_for_sending(association) if association is not None else {}
+        return accepted_for_sending(association) if association is not None else {}
