@@ -40,6 +40,7 @@ from pacs.dimse.handlers.find import handle_find
 from pacs.dimse.handlers.move_get import handle_get, handle_move
 from pacs.dimse.handlers.store import handle_store
 from pacs.dimse.network import set_no_delay
+from pacs.dimse.store_requestor import RequestorAssociation, StoreRequestor
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +101,24 @@ class DimseConfig:
         return cls(**values)
 
 
+class ArchiveAE(AE):
+    """pynetdicom's AE, whose C-MOVE sub-associations may be a :class:`StoreRequestor`.
+
+    pynetdicom's Move SCP opens the sub-association with ``associate`` and the keyword arguments the
+    handler yields; a handler that yields ``store_requestor`` gets that requestor, opened, in place of
+    a pynetdicom association (see :mod:`pacs.dimse.store_requestor` for why).
+    """
+
+    def associate(self, addr: str, port: int, *args: Any, **kwargs: Any) -> Any:
+        requestor = kwargs.pop("store_requestor", None)
+        if isinstance(requestor, StoreRequestor):
+            return RequestorAssociation(requestor).open()
+        return super().associate(addr, port, *args, **kwargs)
+
+
 def ae_build(config: DimseConfig) -> AE:
     """The application entity with every context the archive serves and the configured limits."""
-    ae = AE(ae_title=config.ae_title)
+    ae = ArchiveAE(ae_title=config.ae_title)
     # One by one: assigning the list to ``supported_contexts`` would drop the contexts' roles.
     for context in supported_contexts():
         ae.add_supported_context(

@@ -163,6 +163,35 @@ def test_move_to_an_unknown_destination_is_0xA801(archive, modality, ingest, org
     assert responses[-1][0].Status == 0xA801
 
 
+def test_move_to_a_destination_that_does_not_answer_is_0xA801(archive, modality, ingest, org_alpha):
+    """The destination is known but nothing listens on its port: the move fails without a sub-operation."""
+    ingest(org_alpha, PYDICOM_TEST_FILES / "CT_small.dcm")
+    responses = _move(archive, _study_identifier(_study(PYDICOM_TEST_FILES / "CT_small.dcm").StudyInstanceUID))
+    assert [status.Status for status, _identifier in responses] == [0xA801]
+
+
+def test_a_study_of_many_instances_moves_whole(archive, modality, storescp, ingest, org_alpha):
+    """Many sub-operations on one sub-association: every pending count, every file, every byte."""
+    original = pydicom.dcmread(PYDICOM_TEST_FILES / "CT_small.dcm")
+    copies = []
+    for number in range(1, 41):
+        original.SOPInstanceUID = f"{original.SeriesInstanceUID}.{number}"
+        original.InstanceNumber = number
+        buffer = io.BytesIO()
+        original.save_as(buffer)
+        copies.append(buffer.getvalue())
+    ingest(org_alpha, *copies)
+
+    responses = _move(archive, _study_identifier(original.StudyInstanceUID))
+    pending = [status.NumberOfRemainingSuboperations for status, _ in responses[:-1]]
+    assert pending == list(range(39, -1, -1))
+    final = responses[-1][0]
+    assert (final.Status, final.NumberOfCompletedSuboperations, final.NumberOfFailedSuboperations) == (0, 40, 0)
+    arrived = sorted(int(pydicom.dcmread(path).InstanceNumber) for path in storescp.iterdir())
+    assert arrived == list(range(1, 41))
+    assert all(pydicom.dcmread(path).PixelData == original.PixelData for path in storescp.iterdir())
+
+
 def test_another_organization_sees_nothing_to_move(archive, modality, storescp, ingest, org_beta):
     ingest(org_beta, PYDICOM_TEST_FILES / "CT_small.dcm")
     responses = _move(archive, _study_identifier(_study(PYDICOM_TEST_FILES / "CT_small.dcm").StudyInstanceUID))

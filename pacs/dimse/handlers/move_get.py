@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,7 @@ from pynetdicom.sop_class import (
 
 from pacs.dimse.associations import AssociationRegistry, Peer
 from pacs.dimse.contexts import accepted_for_sending, sending_offers, sub_association_contexts
-from pacs.dimse.network import handle_requestor_connection_open
+from pacs.dimse.store_requestor import StoreRequestor
 from pacs.ingest import DicomStatusError
 from pacs.models import RemoteAE, Study
 from pacs.retrieve import codecs
@@ -239,14 +238,14 @@ def _select(event: evt.Event, peer: Peer, patient_root: bool) -> list[StoredInst
 
 
 def _sub_operations(
-    event: evt.Event, instances: list[StoredInstance], accepted: dict[str, list[str]] | _SubAssociation
+    event: evt.Event, instances: list[StoredInstance], receiver: dict[str, list[str]] | StoreRequestor
 ) -> Iterator[tuple[int | Dataset, Dataset | None]]:
+    accepted = receiver.accepted_for_sending() if isinstance(receiver, StoreRequestor) else receiver
     for instance in instances:
         if event.is_cancelled:
             yield CANCEL, None  # PS3.4 C.4.2.3.1: the counts so far and the failed UIDs go in the response
             return
-        receiver = accepted.accepted() if isinstance(accepted, _SubAssociation) else accepted
-        yield PENDING, dataset_for_sending(instance, receiver)
+        yield PENDING, dataset_for_sending(instance, accepted)
 
 
 def handle_get(event: evt.Event, registry: AssociationRegistry) -> Iterator[Any]:
@@ -268,7 +267,10 @@ def handle_get(event: evt.Event, registry: AssociationRegistry) -> Iterator[Any]
 
 
 def handle_move(event: evt.Event, registry: AssociationRegistry) -> Iterator[Any]:
-    """EVT_C_MOVE: the destination, the number of sub-operations, then one C-STORE per instance."""
+    """EVT_C_MOVE: the destination, the number of sub-operations, then one C-STORE per instance.
+
+    The sub-association is a :class:`StoreRequestor` (see :class:`pacs.dimse.server.ArchiveAE`).
+    """
     peer = registry.peer(event.assoc)
     registry.note(event.assoc, "C-MOVE")
     destination_title = str(event.move_destination or "").strip()
@@ -277,45 +279,31 @@ def handle_move(event: evt.Event, registry: AssociationRegistry) -> Iterator[Any
         logger.warning("C-MOVE by %s to unknown destination %r", peer.description, destination_title)
         yield None, None  # pynetdicom answers "Move Destination unknown" (0xA801)
         return
-    sub_association = _SubAssociation()
     try:
         instances = _select(event, peer, patient_root=str(event.context.abstract_syntax) in _PATIENT_ROOT)
     except DicomStatusError as exc:
         # pynetdicom opens the sub-association before it takes a status: the smallest one is enough.
-        yield destination.host, destination.port, sub_association.associate_arguments({})
+        yield destination.host, destination.port, _sub_association(event, destination, {})
         yield 1
         yield _status(exc.status, exc.short_comment), None
         return
-    offers = sending_offers(instances)
     logger.info("C-MOVE by %s: %d instances to %s", peer.description, len(instances), destination)
-    yield destination.host, destination.port, sub_association.associate_arguments(offers)
+    arguments = _sub_association(event, destination, sending_offers(instances))
+    yield destination.host, destination.port, arguments
     yield len(instances)
-    yield from _sub_operations(event, instances, sub_association)
+    yield from _sub_operations(event, instances, arguments["store_requestor"])
 
 
-@dataclass
-class _SubAssociation:
-    """The C-MOVE sub-association pynetdicom opens for the handler: captured when it is established."""
-
-    association: Association | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def associate_arguments(self, offers: dict[str, set[str]]) -> dict[str, Any]:
+def _sub_association(event: evt.Event, destination: RemoteAE, offers: dict[str, set[str]]) -> dict[str, Any]:
+    """What the handler yields for :class:`pacs.dimse.server.ArchiveAE` to open the sub-association."""
+    ae = event.assoc.ae
+    requestor = StoreRequestor(
+        host=destination.host,
+        port=destination.port,
+        calling_ae_title=ae.ae_title,
+        called_ae_title=destination.ae_title,
         # With nothing to send (a failure to report), the sub-association only needs a valid context.
-        return {
-            "contexts": sub_association_contexts(offers or {Verification: set()}),
-            "evt_handlers": [
-                (evt.EVT_CONN_OPEN, handle_requestor_connection_open),
-                (evt.EVT_ESTABLISHED, self._established),
-            ],
-        }
-
-    def _established(self, event: evt.Event) -> None:
-        stored_files_sent_from_disk(event.assoc)
-        with self._lock:
-            self.association = event.assoc
-
-    def accepted(self) -> dict[str, list[str]]:
-        with self._lock:
-            association = self.association
-        return accepted_for_sending(association) if association is not None else {}
+        contexts=sub_association_contexts(offers or {Verification: set()}),
+        timeout=ae.network_timeout or ae.dimse_timeout or 30.0,
+    )
+    return {"store_requestor": requestor}
