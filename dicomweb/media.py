@@ -227,6 +227,8 @@ class OutgoingPart:
     content_type: str
     chunks: Iterable[bytes]
     location: str | None = None
+    # Known before the part is sent: a client can then take the part without scanning for the boundary.
+    length: int | None = None
 
 
 def part_content_type(media_type: str, transfer_syntax: str | None = None) -> str:
@@ -247,6 +249,8 @@ def _multipart_chunks(parts: Iterable[OutgoingPart], boundary: str) -> Iterator[
         header = f"Content-Type: {part.content_type}\r\n"
         if part.location:
             header += f"Content-Location: {part.location}\r\n"
+        if part.length is not None:
+            header += f"Content-Length: {part.length}\r\n"
         yield delimiter + header.encode("latin-1") + b"\r\n"
         yield from part.chunks
         yield b"\r\n"

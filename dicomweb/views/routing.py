@@ -56,6 +56,11 @@ class FramesResource(DicomWebView):
         return wado.retrieve_frames(request, study=study, series=series, instance=instance, frames=frames)
 
 
+class PixelDataResource(DicomWebView):
+    def get(self, request, study, series=None, instance=None):  # type: ignore[no-untyped-def]
+        return wado.retrieve_pixeldata(request, study=study, series=series, instance=instance)
+
+
 class BulkDataResource(DicomWebView):
     def get(self, request, study, series, instance, tag_path):  # type: ignore[no-untyped-def]
         return wado.retrieve_bulkdata(request, study=study, series=series, instance=instance, tag_path=tag_path)

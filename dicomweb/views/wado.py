@@ -220,6 +220,81 @@ def retrieve_bulkdata(request: HttpRequest, study: str, series: str, instance: s
     return media.multipart_response([part], part_type=media.OCTET_STREAM)
 
 
+# --- pixel data of a study, series or instance (PS3.18 10.4.1.1.6, payload 10.4.3.3.6) -----------
+
+
+@answers_retrieve_errors
+def retrieve_pixeldata(
+    request: HttpRequest, study: str, series: str | None = None, instance: str | None = None
+) -> HttpResponse:
+    """All the pixel data the UIDs name in one response: how a viewer loads a whole series at once.
+
+    Each instance's Pixel Data is one part (uncompressed) or one part per frame (compressed as stored),
+    in series and instance number order, with the Content-Location of its BulkDataURI in the metadata
+    and, where it is known in advance, a Content-Length.
+    """
+    instances = instances_select(
+        organization=request_organization(request),
+        study_uid=study,
+        series_uid=series,
+        sop_uid=instance,
+        with_frame_index=True,
+    )
+    images = [item for item in instances if item.number_of_frames > 0]
+    if not images:
+        raise NotFound("None of the instances named has pixel data")
+    ranges = _accept(request)
+    renditions: dict[str, media.PixelRendition] = {}
+    refusal: NotAcceptable | None = None
+    for syntax in dict.fromkeys(image.transfer_syntax_uid for image in images):
+        try:
+            renditions[syntax] = media.pixel_rendition_choose(ranges, syntax)
+        except NotAcceptable as exc:
+            refusal = exc
+    deliverable = [image for image in images if image.transfer_syntax_uid in renditions]
+    if not deliverable:
+        assert refusal is not None
+        raise refusal
+    root = dicomweb_root_url(request)
+    part_type = renditions[deliverable[0].transfer_syntax_uid].media_type
+    response = media.multipart_response(_pixel_data_parts(deliverable, renditions, root), part_type=part_type)
+    skipped = len(images) - len(deliverable)
+    if skipped:
+        response["Warning"] = f'299 pacs: "{skipped} instances cannot be sent in an accepted media type"'
+    return response
+
+
+def _pixel_data_parts(
+    images: list[StoredInstance], renditions: dict[str, media.PixelRendition], root: str
+) -> Iterator[media.OutgoingPart]:
+    pixel_data_key = f"{PIXEL_DATA:08X}"
+    for image in images:
+        rendition = renditions[image.transfer_syntax_uid]
+        location = (
+            f"{root}/studies/{image.study_uid}/series/{image.series_uid}/instances/{image.sop_uid}/"
+            f"{BULK_MARKER_PREFIX}{pixel_data_key}"
+        )
+        frames = frame_service.frames_read(
+            image, range(1, image.number_of_frames + 1), keep_stored=rendition.keep_stored
+        )
+        try:
+            first = next(frames)
+        except (RetrieveError, OSError) as exc:
+            # The status line is sent already: leave the instance out rather than break the message.
+            logger.warning("Leaving %s out of a pixel data response: %s", image.sop_uid, exc)
+            continue
+        stored_as_is = first.transfer_syntax == image.transfer_syntax_uid
+        content_type = media.part_content_type(
+            rendition.media_type if stored_as_is else media.OCTET_STREAM, first.transfer_syntax
+        )
+        if UID(first.transfer_syntax).is_compressed or image.number_of_frames == 1:
+            yield media.OutgoingPart(content_type, [first.data], location, length=len(first.data))
+            for frame in frames:
+                yield media.OutgoingPart(content_type, [frame.data], location, length=len(frame.data))
+        else:
+            yield media.OutgoingPart(content_type, _frames_data(first, frames), location)
+
+
 # --- rendered (PS3.18 10.4.1.1.3) and thumbnail (10.4.1.1.4) --------------------------------------
 
 

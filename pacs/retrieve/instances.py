@@ -54,9 +54,17 @@ class StoredInstance:
 
 
 def instances_select(
-    *, organization: Organization, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
+    *,
+    organization: Organization,
+    study_uid: str,
+    series_uid: str | None = None,
+    sop_uid: str | None = None,
+    with_frame_index: bool = False,
 ) -> list[StoredInstance]:
-    """The instances the UIDs name, in series then instance number order; :class:`NotFound` if none."""
+    """The instances the UIDs name, in series then instance number order; :class:`NotFound` if none.
+
+    ``with_frame_index``: each with its frame index, for reading their frames (one query for them all).
+    """
     queryset = Instance.objects.filter(
         series__study__organization=organization, series__study__study_instance_uid=study_uid
     )
@@ -64,7 +72,8 @@ def instances_select(
         queryset = queryset.filter(series__series_instance_uid=series_uid)
     if sop_uid is not None:
         queryset = queryset.filter(sop_instance_uid=sop_uid)
-    rows = queryset.order_by("series__series_number", "series_id", "instance_number", "pk").values_list(*_FIELDS)
+    fields = (*_FIELDS, "frame_index") if with_frame_index else _FIELDS
+    rows = queryset.order_by("series__series_number", "series_id", "instance_number", "pk").values_list(*fields)
     instances = [StoredInstance(*row) for row in rows]
     if not instances:
         raise NotFound(_not_found_reason(study_uid, series_uid, sop_uid))

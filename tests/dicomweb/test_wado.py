@@ -258,6 +258,56 @@ def test_one_frame_asked_for_as_a_bare_media_type_is_a_single_part(alpha_http, o
     assert multipart.headers["Content-Type"].startswith("multipart/related")
 
 
+def test_series_pixel_data_comes_in_one_response_located_by_the_metadata(alpha_http, org_alpha, ingest):
+    """PS3.18 10.4.1.1.6: every instance's Pixel Data, each part at the BulkDataURI its metadata gives."""
+    study, series = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
+    files = [make_instance(study_uid=study, series_uid=series, rows=4 + n, columns=6) for n in range(3)]
+    ingest(org_alpha, *files)
+    url = f"/dicomweb/studies/{study}/series/{series}"
+    response = alpha_http.get(f"{url}/pixeldata", headers={"Accept": OCTET})
+    assert response.status_code == 200, response.text
+    parts = parts_of(response)
+    metadata = alpha_http.get(f"{url}/metadata").json()
+    located = {item[PIXEL_DATA]["BulkDataURI"]: item["00080018"]["Value"][0] for item in metadata}
+    pixels = {read(io.BytesIO(file)).SOPInstanceUID: read(io.BytesIO(file)).PixelData for file in files}
+    assert sorted(located[part.headers["content-location"]] for part in parts) == sorted(pixels)
+    for part in parts:
+        assert part.body == pixels[located[part.headers["content-location"]]]
+        assert int(part.headers["content-length"]) == len(part.body)
+        assert part.content_type == "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1"
+
+
+def test_pixel_data_of_compressed_and_multiframe_instances(alpha_http, org_alpha, ingest):
+    native, rle = PYDICOM_TEST_FILES / "rtdose.dcm", PYDICOM_TEST_FILES / "SC_rgb_rle_2frame.dcm"
+    ingest(org_alpha, native, rle)
+    # Compressed, as stored: one part per frame.
+    stored = alpha_http.get(f"{instance_url(rle)}/pixeldata", headers={"Accept": f"{OCTET}; transfer-syntax=*"})
+    encoded = list(generate_frames(read(rle).PixelData, number_of_frames=2))
+    assert [part.body for part in parts_of(stored)] == encoded
+    assert {part.content_type for part in parts_of(stored)} == {
+        "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.5"
+    }
+    # Decoded, or native multi-frame: the whole Pixel Data as one part.
+    (decoded,) = parts_of(alpha_http.get(f"{instance_url(rle)}/pixeldata", headers={"Accept": OCTET}))
+    assert decoded.body == read(rle).pixel_array.tobytes()
+    (whole,) = parts_of(alpha_http.get(f"{instance_url(native)}/pixeldata", headers={"Accept": OCTET}))
+    assert whole.body == read(native).PixelData
+    refused = alpha_http.get(
+        f"{instance_url(rle)}/pixeldata", headers={"Accept": 'multipart/related; type="image/jls"'}
+    )
+    assert refused.status_code == 406
+
+
+def test_pixel_data_of_what_has_none_or_is_not_there_is_404(alpha_http, beta_http, org_alpha, ingest):
+    path = PYDICOM_TEST_FILES / "CT_small.dcm"
+    ingest(org_alpha, path)
+    study, series, _sop, _ = uids_of(path)
+    assert beta_http.get(f"/dicomweb/studies/{study}/pixeldata", headers={"Accept": OCTET}).status_code == 404
+    assert alpha_http.get(f"/dicomweb/studies/{study}/pixeldata", headers={"Accept": OCTET}).status_code == 200
+    unknown = f"/dicomweb/studies/{study}/series/{pydicom.uid.generate_uid()}/pixeldata"
+    assert alpha_http.get(unknown, headers={"Accept": OCTET}).status_code == 404
+
+
 def test_bad_frame_lists_are_400(alpha_http, org_alpha, ingest):
     path = PYDICOM_TEST_FILES / "CT_small.dcm"
     ingest(org_alpha, path)
