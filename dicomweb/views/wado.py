@@ -292,7 +292,10 @@ def _pixel_data_parts(
             for frame in frames:
                 yield media.OutgoingPart(content_type, [frame.data], location, length=len(frame.data))
         else:
-            yield media.OutgoingPart(content_type, _frames_data(first, frames), location)
+            # Native frames are read as stored by their index: their lengths add up to the part's.
+            native = image.frame_index and not UID(image.transfer_syntax_uid).is_compressed
+            length = sum(size for ranges in image.frame_index for _offset, size in ranges) if native else None
+            yield media.OutgoingPart(content_type, _frames_data(first, frames), location, length=length)
 
 
 # --- rendered (PS3.18 10.4.1.1.3) and thumbnail (10.4.1.1.4) --------------------------------------

@@ -292,6 +292,7 @@ def test_pixel_data_of_compressed_and_multiframe_instances(alpha_http, org_alpha
     assert decoded.body == read(rle).pixel_array.tobytes()
     (whole,) = parts_of(alpha_http.get(f"{instance_url(native)}/pixeldata", headers={"Accept": OCTET}))
     assert whole.body == read(native).PixelData
+    assert int(whole.headers["content-length"]) == len(whole.body)
     refused = alpha_http.get(
         f"{instance_url(rle)}/pixeldata", headers={"Accept": 'multipart/related; type="image/jls"'}
     )
