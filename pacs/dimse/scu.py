@@ -1,10 +1,11 @@
 """The archive as a DIMSE service user: C-ECHO, C-STORE, C-FIND and C-MOVE towards a known AE.
 
-These are plain functions over pynetdicom, called by the web's background jobs (``network``) and usable
-from a shell. Each opens one association with the archive's own AE title (``DIMSE_AE_TITLE``), does its
-work and releases it. A peer that cannot be reached, refuses the association or accepts none of the
-proposed contexts raises :class:`ScuError` with a sentence a person can act on; a peer that answers
-with a failure status is an outcome (counts and statuses), not an exception.
+These are plain functions, called by the web's background jobs (``network``) and usable from a shell:
+C-STORE over the archive's own requestor (``pacs.dimse.store_requestor``), the rest over pynetdicom.
+Each opens one association with the archive's own AE title (``DIMSE_AE_TITLE``), does its work and
+releases it. A peer that cannot be reached, refuses the association or accepts none of the proposed
+contexts raises :class:`ScuError` with a sentence a person can act on; a peer that answers with a
+failure status is an outcome (counts and statuses), not an exception.
 
 Sending reuses the C-MOVE SCP's choice of transfer syntax: an instance goes as stored when the peer
 accepted that syntax for its SOP Class, otherwise converted by the codec module to one it accepted, and
@@ -40,9 +41,10 @@ from pynetdicom.sop_class import (
 )
 
 from pacs.charsets import strip_escape_sequences
-from pacs.dimse.contexts import accepted_for_sending, sending_offers, sub_association_contexts
-from pacs.dimse.handlers.move_get import dataset_for_sending, send_c_store, transfer_syntax_choose
+from pacs.dimse.contexts import sending_offers, sub_association_contexts
+from pacs.dimse.handlers.move_get import dataset_for_sending, transfer_syntax_choose
 from pacs.dimse.network import handle_requestor_connection_open
+from pacs.dimse.store_requestor import AssociationRejected, ConnectionFailed, StoreRequestor, StoreRequestorError
 from pacs.retrieve.instances import StoredInstance
 
 logger = logging.getLogger(__name__)
@@ -183,6 +185,17 @@ def association(peer: Peer, contexts: Sequence[PresentationContext]) -> Iterator
         ae.shutdown()
 
 
+_CANNOT_CONNECT = "Cannot connect to {where}: nothing answers at that address and port (is the peer running?)"
+_NO_CONTEXT = "{where} accepted none of the proposed presentation contexts (it does not offer this service)"
+
+
+def _refused(where: str, reason: str) -> str:
+    return (
+        f"{where} refused the association ({reason or 'no reason given'}); check that it knows our AE title "
+        f"{settings.DIMSE_AE_TITLE!r} and its own AE title is spelled as configured"
+    )
+
+
 def _reachable_check(peer: Peer, where: str, *, timeout: float | None) -> None:
     """Fail early, and cleanly, when nothing listens at the peer's address.
 
@@ -193,23 +206,16 @@ def _reachable_check(peer: Peer, where: str, *, timeout: float | None) -> None:
         with socket.create_connection((peer.host, int(peer.port)), timeout=timeout or 15):
             pass
     except OSError as exc:
-        raise ScuError(
-            f"Cannot connect to {where}: nothing answers at that address and port (is the peer running?) ({exc})"
-        ) from exc
+        raise ScuError(_CANNOT_CONNECT.format(where=where) + f" ({exc})") from exc
 
 
 def _association_failure(assoc: Association, where: str, *, connected: bool) -> str:
     if not connected:
-        return f"Cannot connect to {where}: nothing answers at that address and port (is the peer running?)"
+        return _CANNOT_CONNECT.format(where=where)
     if assoc.is_rejected:
-        primitive = assoc.acceptor.primitive
-        reason = getattr(primitive, "reason_str", "") or "no reason given"
-        return (
-            f"{where} refused the association ({reason}); check that it knows our AE title "
-            f"{settings.DIMSE_AE_TITLE!r} and its own AE title is spelled as configured"
-        )
+        return _refused(where, getattr(assoc.acceptor.primitive, "reason_str", ""))
     if assoc.is_aborted and assoc.is_established is False and not assoc.accepted_contexts:
-        return f"{where} accepted none of the proposed presentation contexts (it does not offer this service)"
+        return _NO_CONTEXT.format(where=where)
     return f"{where} did not complete the association (aborted or timed out)"
 
 
@@ -244,31 +250,64 @@ def store(
 ) -> StoreProgress:
     """C-STORE ``instances`` to ``peer`` on one association; ``progress`` is called after each instance.
 
+    The association is the archive's own requestor (``pacs.dimse.store_requestor``), as for C-MOVE.
     Raises :class:`ScuError` only when no association can be made; a peer that drops the association
     midway leaves the instances not yet sent counted as failed, with the reason in ``last_reason``.
     """
     result = StoreProgress(total=len(instances))
     if not instances:
         return result
-    with association(peer, sub_association_contexts(sending_offers(instances))) as assoc:
-        accepted = accepted_for_sending(assoc)
+    requestor = _store_requestor_open(peer, sub_association_contexts(sending_offers(instances)))
+    try:
+        accepted = requestor.accepted_for_sending()
         for index, instance in enumerate(instances):
             if should_stop is not None and should_stop():
                 _fail_rest(result, instances[index:], "cancelled")
                 break
-            if not assoc.is_established:
+            if not requestor.is_open:
                 _fail_rest(result, instances[index:], "the peer ended the association")
                 break
-            status, reason = _store_one(assoc, instance, accepted)
+            status, reason = _store_one(requestor, instance, accepted)
             _count(result, instance.sop_uid, status, reason)
             if progress is not None:
                 progress(result)
+    except BaseException:
+        requestor.abort()
+        raise
+    requestor.release()
     if progress is not None and result.done == result.total:
         progress(result)
     return result
 
 
-def _store_one(assoc: Association, instance: StoredInstance, accepted: dict[str, list[str]]) -> tuple[int | None, str]:
+def _store_requestor_open(peer: Peer, contexts: Sequence[PresentationContext]) -> StoreRequestor:
+    where = f"{peer.ae_title}@{peer.host}:{peer.port}"
+    requestor = StoreRequestor(
+        host=peer.host,
+        port=int(peer.port),
+        calling_ae_title=settings.DIMSE_AE_TITLE,
+        called_ae_title=peer.ae_title,
+        contexts=contexts,
+        timeout=getattr(settings, "DIMSE_NETWORK_TIMEOUT", 120),
+        connect_timeout=getattr(settings, "DIMSE_CONNECTION_TIMEOUT", 15),
+    )
+    try:
+        requestor.open()
+    except ConnectionFailed as exc:
+        raise ScuError(_CANNOT_CONNECT.format(where=where) + f" ({exc.__cause__ or exc})") from exc
+    except AssociationRejected as exc:
+        raise ScuError(_refused(where, exc.reason)) from exc
+    except StoreRequestorError as exc:
+        raise ScuError(f"{where} did not complete the association ({exc})") from exc
+    if not requestor.accepted:
+        requestor.abort()
+        raise ScuError(_NO_CONTEXT.format(where=where))
+    return requestor
+
+
+def _store_one(
+    requestor: StoreRequestor, instance: StoredInstance, accepted: dict[str, list[str]]
+) -> tuple[int | None, str]:
     if transfer_syntax_choose(instance, accepted) is None:
         offered = ", ".join(accepted.get(instance.sop_class_uid, [])) or "none"
         return None, f"the peer accepts no syntax this instance converts to (accepted: {offered})"
@@ -276,14 +315,11 @@ def _store_one(assoc: Association, instance: StoredInstance, accepted: dict[str,
     if str(dataset.file_meta.TransferSyntaxUID) not in accepted.get(instance.sop_class_uid, []):
         return None, "the stored file cannot be read or converted"
     try:
-        response = send_c_store(assoc, dataset)
-    except (ValueError, RuntimeError, OSError) as exc:
+        response = requestor.store_dataset(dataset)
+    except (ValueError, OSError, StoreRequestorError) as exc:
         return None, str(exc)
-    status = _status_of(response)
-    if status is None:
-        return None, "no response from the peer (association aborted or timed out)"
     comment = str(response.get("ErrorComment", "") or "")
-    return status, comment
+    return _status_of(response), comment
 
 
 def _count(result: StoreProgress, sop_uid: str, status: int | None, reason: str) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
@@ -61,6 +62,18 @@ class StoreRequestorError(Exception):
     """The association could not be set up, or broke: the peer rejected, aborted or went away."""
 
 
+class ConnectionFailed(StoreRequestorError):
+    """Nothing answered at the peer's address and port."""
+
+
+class AssociationRejected(StoreRequestorError):
+    """The peer answered A-ASSOCIATE-RJ; ``reason`` is its diagnostic in words (PS3.8 Table 9-21)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"association rejected: {reason}")
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class AcceptedContext:
     context_id: int
@@ -80,11 +93,13 @@ class StoreRequestor:
         called_ae_title: str,
         contexts: Sequence[PresentationContext],
         timeout: float = 30.0,
+        connect_timeout: float | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.calling_ae_title, self.called_ae_title = calling_ae_title, called_ae_title
         self.contexts = list(contexts)
         self.timeout = timeout
+        self.connect_timeout = connect_timeout or timeout
         self.accepted: list[AcceptedContext] = []
         self._by_syntaxes: dict[tuple[str, str], int] = {}
         self._peer_maximum_pdu = 0
@@ -96,9 +111,10 @@ class StoreRequestor:
     def open(self) -> None:
         """Connect and negotiate; raise :class:`StoreRequestorError` when the peer does not accept."""
         try:
-            self._socket = socket.create_connection((self.host, self.port), timeout=self.timeout)
+            self._socket = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
         except OSError as exc:
-            raise StoreRequestorError(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+            raise ConnectionFailed(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+        self._socket.settimeout(self.timeout)
         self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         request = A_ASSOCIATE_RQ()
         request.from_primitive(self._associate_primitive())
@@ -109,10 +125,7 @@ class StoreRequestor:
             rejection = A_ASSOCIATE_RJ()
             rejection.decode(pdu)
             self.close()
-            raise StoreRequestorError(
-                f"association rejected (result {rejection.result}, source {rejection.source}, "
-                f"reason {rejection.reason_diagnostic})"
-            )
+            raise AssociationRejected(rejection.to_primitive().reason_str)
         if kind != _A_ASSOCIATE_AC:
             self.close()
             raise StoreRequestorError(f"unexpected PDU type 0x{kind:02X} in answer to A-ASSOCIATE-RQ")
@@ -181,6 +194,11 @@ class StoreRequestor:
             pass
         self.close()
 
+    @property
+    def is_open(self) -> bool:
+        """Associated and not broken: further C-STOREs can be sent."""
+        return self._socket is not None
+
     def close(self) -> None:
         if self._socket is not None:
             self._socket.close()
@@ -224,6 +242,38 @@ class StoreRequestor:
     def store_file(self, path: Path, **identifiers: str | int | None) -> Dataset:
         """:meth:`store` with the data set of a Part 10 file, read as it is on disk."""
         return self.store(body=part10_data_set(path), **identifiers)  # type: ignore[arg-type]
+
+    def store_dataset(
+        self,
+        dataset: Dataset,
+        *,
+        message_id: int | None = None,
+        originator_ae_title: str | None = None,
+        originator_message_id: int | None = None,
+    ) -> Dataset:
+        """:meth:`store` a data set in the syntax its File Meta Information names.
+
+        A data set with a ``stored_path`` (``pacs.dimse.handlers.move_get.StoredFile``) goes as its file
+        holds it; any other is encoded here.
+        """
+        identifiers: dict[str, Any] = {
+            "sop_class_uid": str(dataset.SOPClassUID),
+            "sop_instance_uid": str(dataset.SOPInstanceUID),
+            "transfer_syntax_uid": str(dataset.file_meta.TransferSyntaxUID),
+            "message_id": message_id,
+            "originator_ae_title": originator_ae_title,
+            "originator_message_id": originator_message_id,
+        }
+        path = getattr(dataset, "stored_path", None)
+        if path is not None:
+            return self.store_file(path, **identifiers)
+        syntax = UID(identifiers["transfer_syntax_uid"])
+        if (identifiers["sop_class_uid"], str(syntax)) not in self._by_syntaxes:
+            raise ValueError(f"no accepted context for {dataset.SOPClassUID} in {syntax.name}")
+        body = encode(dataset, syntax.is_implicit_VR, syntax.is_little_endian, syntax.is_deflated)
+        if body is None:
+            raise ValueError(f"{dataset.SOPInstanceUID} cannot be encoded in {syntax.name}")
+        return self.store(body=body, **identifiers)
 
     def _message_pdus(self, context_id: int, command: bytes, body: bytes | memoryview) -> list[bytes | memoryview]:
         """The command and the data set as P-DATA-TF PDUs, each within the receiver's maximum length.
@@ -380,22 +430,9 @@ class RequestorAssociation:
     def send_c_store(
         self, dataset: Dataset, msg_id: int = 1, originator_aet: str | None = None, originator_id: int | None = None
     ) -> Dataset:
-        identifiers = {
-            "sop_class_uid": str(dataset.SOPClassUID),
-            "sop_instance_uid": str(dataset.SOPInstanceUID),
-            "transfer_syntax_uid": str(dataset.file_meta.TransferSyntaxUID),
-            "message_id": msg_id,
-            "originator_ae_title": originator_aet,
-            "originator_message_id": originator_id,
-        }
-        path = getattr(dataset, "stored_path", None)
-        if path is not None:
-            return self.requestor.store_file(path, **identifiers)
-        syntax = UID(identifiers["transfer_syntax_uid"])
-        body = encode(dataset, syntax.is_implicit_VR, syntax.is_little_endian, syntax.is_deflated)
-        if body is None:
-            raise ValueError(f"{dataset.SOPInstanceUID} cannot be encoded in {syntax.name}")
-        return self.requestor.store(body=body, **identifiers)
+        return self.requestor.store_dataset(
+            dataset, message_id=msg_id, originator_ae_title=originator_aet, originator_message_id=originator_id
+        )
 
     def release(self) -> None:
         self.is_established = False

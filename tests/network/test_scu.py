@@ -102,3 +102,15 @@ def test_a_peer_that_refuses_us_is_a_clear_error(archive, org_alpha):
     peer = RemoteAE(organization=org_alpha, ae_title=archive.ae_title, host=archive.host, port=archive.port)
     with pytest.raises(scu.ScuError, match=r"refused the association \(Calling AE title not recognised\)"):
         scu.echo(peer)
+
+
+def test_store_to_a_peer_that_refuses_or_is_silent_is_a_clear_error(archive, org_alpha, ingest):
+    instances = instances_select(
+        organization=org_alpha, study_uid=ingest(org_alpha, PYDICOM_TEST_FILES / "CT_small.dcm")[0].study_instance_uid
+    )
+    refusing = RemoteAE(organization=org_alpha, ae_title=archive.ae_title, host=archive.host, port=archive.port)
+    with pytest.raises(scu.ScuError, match=r"refused the association \(Calling AE title not recognised\)"):
+        scu.store(refusing, instances)
+    silent = RemoteAE(organization=org_alpha, ae_title="NOBODY", host="127.0.0.1", port=free_port_closed())
+    with pytest.raises(scu.ScuError, match="Cannot connect to NOBODY@127.0.0.1"):
+        scu.store(silent, instances)
