@@ -41,6 +41,14 @@ export default defineConfig({
         viewer: here("src/viewer/main.ts"),
         browser: here("src/browser/main.ts"),
       },
+      output: {
+        // Rollup names a shared chunk after one of its modules; the shared chunks of the tools package,
+        // which the viewer imports after its first image (src/viewer/imageTools.ts), are named for it.
+        chunkFileNames: (chunk) =>
+          !chunk.isDynamicEntry && chunk.moduleIds.some((id) => id.includes("/node_modules/@cornerstonejs/tools/"))
+            ? "assets/cornerstone-tools-[hash].js"
+            : "assets/[name]-[hash].js",
+      },
     },
   },
   optimizeDeps: {

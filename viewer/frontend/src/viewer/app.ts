@@ -1,19 +1,21 @@
 /**
- * The viewer: wires the grid, the series panel, the toolbar, measurements and shortcuts together, and
- * loads the studies named in the runtime configuration.
+ * The viewer: wires the grid, the series panel, the toolbar and shortcuts together, loads the studies
+ * named in the runtime configuration and shows their first images. What works on the images (tools,
+ * measurements, synchronizers, cine) loads after that, in ImageTools: the first image never waits for
+ * @cornerstonejs/tools, and until the tools are there, the controls that need them do nothing.
  */
 
-import { Enums, RenderingEngine, type Types, getEnabledElement, utilities as csUtilities } from "@cornerstonejs/core";
-import { type Synchronizer, SynchronizerManager, synchronizers, type Types as ToolTypes } from "@cornerstonejs/tools";
+import { Enums, RenderingEngine, type Types, getEnabledElement, imageLoader, utilities as csUtilities } from "@cornerstonejs/core";
+import type { Types as ToolTypes } from "@cornerstonejs/tools";
 
-import { keyImageCapture, keyImageSend, type KeyImage } from "./capture/keyImage";
-import { CinePlayer, fpsClamp, recommendedFps } from "./display/cine";
+import type { KeyImage } from "./capture/keyImage";
+import { fpsClamp, recommendedFps } from "./display/cineRate";
 import { Localizer } from "./display/localize";
 import { fetchDicomJson } from "./dicomweb/fetchJson";
 import { type DicomJson, Tag, stringValue } from "./dicomweb/tags";
+import type { ImageTools } from "./imageTools";
 import { type LinkMessage, WindowLink, secondWindowOpen } from "./sync/windowLink";
-import { locateListen } from "./tools/locateTool";
-import { type TouchMode, referenceLinesSet, touchModeSet } from "./tools/toolGroup";
+import type { TouchMode } from "./tools/toolGroup";
 import { TagBrowser } from "./ui/tagBrowser";
 
 import type { PanelPosition, RuntimeConfig } from "./config";
@@ -25,11 +27,8 @@ import { type Command, shortcutsListen } from "./keyboard/shortcuts";
 import type { Layout } from "./layout/viewportGrid";
 import { ViewportGrid } from "./layout/viewportGrid";
 import { studyPrefetch } from "./loading/prefetchSeries";
-import { MeasurementStore } from "./measurements/measurementStore";
-import { MeasurementsPanel } from "./measurements/measurementsPanel";
 import { userSettingsSave } from "./settings/userSettings";
-import { primaryToolSet, toolGroupCreate } from "./tools/toolGroup";
-import { type PrimaryTool, PrimaryTools } from "./tools/toolNames";
+import type { PrimaryTool } from "./tools/toolNames";
 import * as actions from "./tools/viewportActions";
 import { type WindowPreset, presetsFor } from "./tools/windowPresets";
 import { h } from "./ui/dom";
@@ -42,20 +41,19 @@ export class ViewerApp {
   private readonly seriesByUID = new Map<string, SeriesStack>();
   private stacks: SeriesStack[] = [];
   private readonly grid: ViewportGrid;
-  private readonly toolGroup: ToolTypes.IToolGroup;
   private readonly toolbar: Toolbar;
   private readonly seriesPanel: SeriesPanel;
-  private readonly measurements: MeasurementsPanel;
-  private readonly store: MeasurementStore;
+  private readonly main: HTMLElement;
   private readonly help: HTMLElement;
   private readonly status: HTMLElement;
   private presets: WindowPreset[] = [];
   private readonly engine: RenderingEngine;
-  private readonly cine = new CinePlayer();
+  /** Null until the first images are on screen and the tools have loaded. */
+  private tools: ImageTools | null = null;
   private fps = 10;
   private readonly localizer: Localizer;
   private referenceLines = false;
-  private readonly syncs = new Map<SyncKind, Synchronizer | null>();
+  private touchMode: TouchMode = "scroll";
   private link: WindowLink | null = null;
   private linked = true;
   private readonly fromLink = new WeakMap<HTMLDivElement, string>();
@@ -70,8 +68,7 @@ export class ViewerApp {
   ) {
     const engine = new RenderingEngine("pacs-viewer");
     this.engine = engine;
-    this.toolGroup = toolGroupCreate();
-    this.grid = new ViewportGrid(engine, this.toolGroup, this.seriesByUID);
+    this.grid = new ViewportGrid(engine, this.seriesByUID);
     this.seriesPanel = new SeriesPanel((stack) => void this.seriesChoose(stack));
     this.toolbar = new Toolbar(
       {
@@ -96,25 +93,15 @@ export class ViewerApp {
       { thumbnails: config.settings.thumbnailsPosition, toolbar: config.settings.toolbarPosition },
       config.browserUrl,
     );
-    this.measurements = new MeasurementsPanel((annotation) => this.measurementShow(annotation));
-    this.store = new MeasurementStore(config.measurementsUrl, config.csrfToken, dicomwebRoot, (annotation) =>
-      this.studyOfImage(annotation.metadata?.referencedImageId),
-    );
     this.help = helpPanelCreate(() => this.helpToggle());
     this.status = h("div", { class: "viewer-status", role: "status" }, t("Loading…"));
     this.tags = new TagBrowser(() => void this.tagsToggle());
     this.localizer = new Localizer(() => this.grid.allCells, this.seriesByUID);
-    locateListen((element, world) => this.localizer.locate(element, world));
     const report = new URLSearchParams(window.location.search).get("report");
     this.keyImageUrl = report && /^\d+$/.test(report) ? config.keyImagesUrl.replace("{report}", report) : null;
     this.toolbar.keyImageEnable(this.keyImageUrl !== null);
-    const work = h(
-      "div",
-      { class: "viewer-work" },
-      this.seriesPanel.root,
-      h("div", { class: "viewer-main" }, this.grid.root, this.measurements.root, this.status),
-      this.tags.root,
-    );
+    this.main = h("div", { class: "viewer-main" }, this.grid.root, this.status);
+    const work = h("div", { class: "viewer-work" }, this.seriesPanel.root, this.main, this.tags.root);
     shell.replaceChildren(this.toolbar.root, work, this.help);
     this.positionsShow();
     this.grid.addEventListener("seriesshown", ((event: CustomEvent) => {
@@ -124,11 +111,11 @@ export class ViewerApp {
       this.displayedShow();
       this.presetsShow();
       const stack = cell.seriesInstanceUID ? this.seriesByUID.get(cell.seriesInstanceUID) : undefined;
-      if (cell === this.grid.activeCell && stack && !this.cine.isPlaying(cell.element)) {
+      if (cell === this.grid.activeCell && stack && !this.cinePlaying(cell.element)) {
         this.fps = recommendedFps(stack.instanceByImageId.get(stack.imageIds[0]));
       }
       this.cineShow();
-      this.syncRefresh();
+      this.tools?.syncRefresh();
       this.referenceLinesApply();
     }) as EventListener);
     this.grid.addEventListener("activechange", () => {
@@ -137,9 +124,7 @@ export class ViewerApp {
       this.referenceLinesApply();
       this.tagsRefresh();
     });
-    this.cine.addEventListener("change", () => this.cineShow());
     this.toolbar.toolShow("windowLevel");
-    this.measurements.refresh();
     shortcutsListen((command) => this.commandRun(command));
     this.api();
   }
@@ -148,7 +133,7 @@ export class ViewerApp {
   private api(): void {
     (window as unknown as { pacsViewer: unknown }).pacsViewer = {
       captureKeyImage: () => this.keyImageCapture(),
-      cineState: () => ({ playing: this.cine.isPlaying(this.grid.activeCell?.element), fps: this.fps }),
+      cineState: () => ({ playing: this.cinePlaying(this.grid.activeCell?.element), fps: this.fps }),
     };
   }
 
@@ -166,21 +151,52 @@ export class ViewerApp {
       return;
     }
     this.statusShow("");
+    // The first image (the first series fills the 1×1 layout) is requested before the grid builds its
+    // viewport, which takes a while (canvas, WebGL), and the request let out first: the image loader
+    // sends it a few promise steps on. The viewport's own request then finds it in the cache.
+    imageLoader
+      .loadAndCacheImage(this.stacks[0].imageIds[0], { priority: -5, requestType: Enums.RequestType.Interaction })
+      .catch(() => undefined);
+    await new Promise((resolve) => window.setTimeout(resolve));
+    const firstImages = this.grid.layoutSet({ rows: 1, columns: 1 }, this.stacks);
     this.seriesPanel.render(this.stacks);
-    this.grid.layoutSet({ rows: 1, columns: 1 }, this.stacks);
     this.toolbar.layoutShow(this.grid.currentLayout);
-    this.store.listen();
-    await this.store.restore(studyInstanceUIDs).catch((error: unknown) => console.error(error));
-    this.measurements.refresh();
-    this.shell.dataset.state = "ready";
-    this.windowLinkStart();
-    void this.priorsLoad().catch((error: unknown) => console.error(error));
+    // An image that failed to load is shown so by its viewport; the rest of the viewer loads all the same.
+    await firstImages.catch((error: unknown) => console.error(error));
     const displayed = new Set(this.grid.allCells.map((cell) => cell.seriesInstanceUID));
     const order = [
       ...this.stacks.filter((stack) => displayed.has(stack.seriesInstanceUID)),
       ...this.stacks.filter((stack) => !displayed.has(stack.seriesInstanceUID)),
     ];
-    await studyPrefetch(order, this.config.prefetchConcurrency, (progress) => this.seriesPanel.progressShow(progress));
+    const prefetched = studyPrefetch(order, this.config.prefetchConcurrency, (progress) => this.seriesPanel.progressShow(progress));
+    const tools = await this.toolsLoad();
+    tools.store.listen();
+    await tools.store.restore(studyInstanceUIDs).catch((error: unknown) => console.error(error));
+    tools.measurements.refresh();
+    // The images are on screen already: this render draws the restored measurements, and reference
+    // lines turned on while the tools loaded.
+    this.referenceLinesApply();
+    this.shell.dataset.state = "ready";
+    this.windowLinkStart();
+    void this.priorsLoad().catch((error: unknown) => console.error(error));
+    await prefetched;
+  }
+
+  private async toolsLoad(): Promise<ImageTools> {
+    const { ImageTools } = await import("./imageTools");
+    const tools = new ImageTools(this.engine, this.grid, {
+      measurementsUrl: this.config.measurementsUrl,
+      csrfToken: this.config.csrfToken,
+      dicomwebRoot: this.dicomwebRoot,
+      studyOf: (annotation) => this.studyOfImage(annotation.metadata?.referencedImageId),
+      measurementShow: (annotation) => this.measurementShow(annotation),
+      locate: (element, world) => this.localizer.locate(element, world),
+    });
+    this.main.insertBefore(tools.measurements.root, this.status);
+    tools.cine.addEventListener("change", () => this.cineShow());
+    tools.touchModeSet(this.touchMode);
+    this.tools = tools;
+    return tools;
   }
 
   private onActive(run: (viewport: Types.IStackViewport) => void): void {
@@ -194,6 +210,9 @@ export class ViewerApp {
   }
 
   private toolChoose(tool: PrimaryTool): void {
+    if (!this.tools) {
+      return;
+    }
     if (this.grid.mprSeries) {
       // In MPR the locate tool is the crosshairs; measurements belong to the stack images.
       const mprTool = tool === "locate" ? "crosshairs" : tool === "windowLevel" || tool === "pan" || tool === "zoom" ? tool : null;
@@ -205,7 +224,7 @@ export class ViewerApp {
       this.toolbar.toolShow(tool);
       return;
     }
-    primaryToolSet(this.toolGroup, tool);
+    this.tools.primaryToolSet(tool);
     this.toolbar.toolShow(tool);
   }
 
@@ -279,20 +298,13 @@ export class ViewerApp {
   }
 
   private layoutChoose(layout: Layout): void {
-    if (this.grid.mprSeries) {
-      this.toolbar.toolShow(this.stackTool());
+    if (this.grid.mprSeries && this.tools) {
+      this.toolbar.toolShow(this.tools.primaryTool());
     }
     this.cineStopAll();
-    this.grid.layoutSet(layout, this.stacks);
+    void this.grid.layoutSet(layout, this.stacks);
     this.toolbar.layoutShow(layout);
     this.toolbar.mprShow(false);
-  }
-
-  /** The tool on the left button of the stack viewports. */
-  private stackTool(): PrimaryTool {
-    const name = this.toolGroup.getActivePrimaryMouseButtonTool();
-    const found = Object.entries(PrimaryTools).find(([, toolName]) => toolName === name);
-    return (found?.[0] ?? "windowLevel") as PrimaryTool;
   }
 
   private async seriesChoose(stack: SeriesStack): Promise<void> {
@@ -367,43 +379,8 @@ export class ViewerApp {
     if (kind === "windows") {
       this.linked = !this.linked;
       this.toolbar.syncShow("windows", this.linked);
-      return;
-    }
-    const existing = this.syncs.get(kind);
-    if (existing) {
-      SynchronizerManager.destroySynchronizer(existing.id);
-      this.syncs.set(kind, null);
-    } else {
-      const id = `pacs-sync-${kind}`;
-      const created =
-        kind === "voi"
-          ? synchronizers.createVOISynchronizer(id, { syncInvertState: true, syncColormap: false })
-          : kind === "zoomPan"
-            ? synchronizers.createZoomPanSynchronizer(id)
-            : synchronizers.createImageSliceSynchronizer(id);
-      this.syncs.set(kind, created);
-      this.syncRefresh();
-    }
-    this.toolbar.syncShow(kind, Boolean(this.syncs.get(kind)));
-  }
-
-  /** Every synchronizer spans the stack viewports that show an image now. */
-  private syncRefresh(): void {
-    for (const synchronizer of this.syncs.values()) {
-      if (!synchronizer) {
-        continue;
-      }
-      for (const viewport of synchronizer.getSourceViewports()) {
-        synchronizer.remove(viewport);
-      }
-      if (this.grid.mprSeries) {
-        continue;
-      }
-      for (const cell of this.grid.allCells) {
-        if (cell.seriesInstanceUID) {
-          synchronizer.add({ renderingEngineId: this.engine.id, viewportId: cell.viewportId });
-        }
-      }
+    } else if (this.tools) {
+      this.toolbar.syncShow(kind, this.tools.syncToggle(kind));
     }
   }
 
@@ -470,7 +447,7 @@ export class ViewerApp {
       if (this.fromLinkTake(cell.element, `slice:${event.detail.imageIdIndex}`)) {
         return;
       }
-      if (this.linked && cell.seriesInstanceUID && !this.cine.isPlaying(cell.element)) {
+      if (this.linked && cell.seriesInstanceUID && !this.cinePlaying(cell.element)) {
         this.link?.post({ kind: "slice", series: cell.seriesInstanceUID, index: event.detail.imageIdIndex });
       }
     }) as EventListener);
@@ -487,39 +464,48 @@ export class ViewerApp {
 
   // ---- Cine --------------------------------------------------------------------------------
 
+  private cinePlaying(element: HTMLDivElement | undefined): boolean {
+    return this.tools?.cine.isPlaying(element) ?? false;
+  }
+
   private cineToggle(): void {
     const cell = this.grid.activeCell;
     const viewport = this.grid.viewportOf(cell);
-    if (!cell || !viewport) {
+    const cine = this.tools?.cine;
+    if (!cell || !viewport || !cine) {
       return;
     }
-    if (this.cine.isPlaying(cell.element)) {
-      this.cine.stop(cell.element);
+    if (cine.isPlaying(cell.element)) {
+      cine.stop(cell.element);
     } else if (viewport.getImageIds().length > 1) {
-      this.cine.play(cell.element, this.fps);
+      cine.play(cell.element, this.fps);
     }
   }
 
   private fpsSet(fps: number): void {
     this.fps = fpsClamp(Number.isFinite(fps) ? fps : this.fps);
     const element = this.grid.activeCell?.element;
-    if (element && this.cine.isPlaying(element)) {
-      this.cine.play(element, this.fps);
+    if (element && this.cinePlaying(element)) {
+      this.tools?.cine.play(element, this.fps);
     }
     this.cineShow();
   }
 
   private cineShow(): void {
-    this.toolbar.cineShow(this.cine.isPlaying(this.grid.activeCell?.element), this.fps);
+    this.toolbar.cineShow(this.cinePlaying(this.grid.activeCell?.element), this.fps);
   }
 
   private cineStopAll(): void {
+    const cine = this.tools?.cine;
+    if (!cine) {
+      return;
+    }
     for (const cell of this.grid.allCells) {
-      if (this.cine.isPlaying(cell.element)) {
-        this.cine.stop(cell.element);
+      if (cine.isPlaying(cell.element)) {
+        cine.stop(cell.element);
       }
     }
-    this.cine.forgetDetached();
+    cine.forgetDetached();
   }
 
   // ---- MPR, reference lines, tags, touch ---------------------------------------------------
@@ -527,6 +513,9 @@ export class ViewerApp {
   private async mprToggle(): Promise<void> {
     if (this.grid.mprSeries) {
       this.layoutChoose(this.grid.currentLayout);
+      return;
+    }
+    if (!this.tools) {
       return;
     }
     const cell = this.grid.activeCell;
@@ -554,11 +543,11 @@ export class ViewerApp {
   }
 
   private referenceLinesApply(): void {
-    if (this.grid.mprSeries) {
+    if (this.grid.mprSeries || !this.tools) {
       return;
     }
     const source = this.grid.activeCell;
-    referenceLinesSet(this.toolGroup, this.referenceLines && source?.seriesInstanceUID ? source.viewportId : null);
+    this.tools.referenceLinesSet(this.referenceLines && source?.seriesInstanceUID ? source.viewportId : null);
     this.engine.render();
   }
 
@@ -585,7 +574,8 @@ export class ViewerApp {
   }
 
   private touchModeChoose(mode: TouchMode): void {
-    touchModeSet(this.toolGroup, mode);
+    this.touchMode = mode;
+    this.tools?.touchModeSet(mode);
   }
 
   // ---- Key images --------------------------------------------------------------------------
@@ -596,6 +586,8 @@ export class ViewerApp {
     if (!cell || !stack || !getEnabledElement(cell.element)) {
       throw new Error(t("The active viewport shows no image."));
     }
+    // Key images need the tools' annotations; this code loads on first use.
+    const { keyImageCapture } = await import("./capture/keyImage");
     return keyImageCapture(cell.element, stack);
   }
 
@@ -606,6 +598,7 @@ export class ViewerApp {
     this.toolbar.keyImageBusy(true);
     try {
       const image = await this.keyImageCapture();
+      const { keyImageSend } = await import("./capture/keyImage");
       await keyImageSend(this.keyImageUrl, this.config.csrfToken, image);
       this.statusFlash(t("Key image added to the report."));
       window.parent.postMessage({ type: "pacs:key-image-added" }, window.location.origin);

@@ -1,8 +1,10 @@
-/** Starts Cornerstone3D: rendering core, the DICOM image loader with its decode workers, the tools. */
+/**
+ * Starts what the first image needs: Cornerstone3D's rendering core and the DICOM image loader with its
+ * decode workers. The tools start later, with the code that uses them (see imageTools).
+ */
 
 import { cache, init as coreInit } from "@cornerstonejs/core";
 import { init as imageLoaderInit } from "@cornerstonejs/dicom-image-loader";
-import { init as toolsInit } from "@cornerstonejs/tools";
 
 const FRAME_ACCEPT = "application/octet-stream; transfer-syntax=*";
 
@@ -17,6 +19,5 @@ export function cornerstoneStart({ cacheSizeMb }: { cacheSizeMb: number }): void
     // a megabyte per frame for a multipart boundary.
     beforeSend: () => ({ Accept: FRAME_ACCEPT }),
   });
-  toolsInit();
   cache.setMaxCacheSize(cacheSizeMb * 1024 * 1024);
 }

@@ -19,12 +19,13 @@ export class ViewportGrid extends EventTarget {
   private activeIndex = 0;
   private layout: Layout = { rows: 1, columns: 1 };
   private mpr: MprSession | null = null;
+  /** The tools of the stack viewports: none until they have loaded, after the first images. */
+  private toolGroup: ToolTypes.IToolGroup | null = null;
   /** The series reconstructed in MPR, or null while the grid shows stacks. */
   mprSeries: SeriesStack | null = null;
 
   constructor(
     private readonly engine: RenderingEngine,
-    private readonly toolGroup: ToolTypes.IToolGroup,
     private readonly seriesByUID: Map<string, SeriesStack>,
   ) {
     super();
@@ -61,9 +62,19 @@ export class ViewportGrid extends EventTarget {
     return cell ? (this.engine.getViewport(cell.viewportId) as Types.IViewport | undefined) : undefined;
   }
 
+  /** Give the stack viewports, those shown now and those of every later layout, the tools of `group`. */
+  toolGroupAttach(group: ToolTypes.IToolGroup): void {
+    this.toolGroup = group;
+    if (!this.mprSeries) {
+      for (const cell of this.cells) {
+        group.addViewport(cell.viewportId, this.engine.id);
+      }
+    }
+  }
+
   private cellsRelease(): void {
     for (const cell of this.cells) {
-      this.toolGroup.removeViewports(this.engine.id, cell.viewportId);
+      this.toolGroup?.removeViewports(this.engine.id, cell.viewportId);
       this.engine.disableElement(cell.viewportId);
     }
     this.mpr?.stop();
@@ -104,8 +115,11 @@ export class ViewportGrid extends EventTarget {
     return this.mpr !== null;
   }
 
-  /** Rebuild the grid; cells that remain keep their series, new cells get the next series in order. */
-  layoutSet(layout: Layout, hangingOrder: SeriesStack[]): void {
+  /**
+   * Rebuild the grid; cells that remain keep their series, new cells get the next series in order.
+   * Resolves when every cell that got a series shows its image.
+   */
+  layoutSet(layout: Layout, hangingOrder: SeriesStack[]): Promise<void> {
     const previous = this.mprSeries ? [this.mprSeries.seriesInstanceUID] : this.cells.map((cell) => cell.seriesInstanceUID);
     // A cell that keeps its series keeps its slice too.
     const previousIndex = this.cells.map((cell) => this.viewportOf(cell)?.getCurrentImageIdIndex() ?? 0);
@@ -122,19 +136,21 @@ export class ViewportGrid extends EventTarget {
       })),
     );
     for (const cell of this.cells) {
-      this.toolGroup.addViewport(cell.viewportId, this.engine.id);
+      this.toolGroup?.addViewport(cell.viewportId, this.engine.id);
     }
     const shown = new Set<string>();
+    const showing: Promise<void>[] = [];
     const unshown = hangingOrder.filter((stack) => !previous.includes(stack.seriesInstanceUID));
     this.cells.forEach((cell, index) => {
       const keep = previous[index];
       const stack = keep ? this.seriesByUID.get(keep) : unshown.shift();
       if (stack && !shown.has(stack.seriesInstanceUID)) {
         shown.add(stack.seriesInstanceUID);
-        void this.seriesShow(cell, stack, keep ? (previousIndex[index] ?? 0) : 0);
+        showing.push(this.seriesShow(cell, stack, keep ? (previousIndex[index] ?? 0) : 0));
       }
     });
     this.activeSet(Math.min(this.activeIndex, count - 1));
+    return Promise.all(showing).then(() => undefined);
   }
 
   activeSet(index: number): void {
