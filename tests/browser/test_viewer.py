@@ -155,6 +155,41 @@ def test_layout_shows_series_progress_and_thumbnails(page, live_url, radiologist
     page.screenshot(path=str(screenshot_path("viewer-2x2")))
 
 
+def _requests_to(page: Page, fragment: str) -> list[str]:
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(request.url) if fragment in request.url else None)
+    return seen
+
+
+def test_a_series_loads_in_one_pixel_data_response(page, live_url, radiologist, ct_study):  # type: ignore[no-untyped-def]
+    """The prefetch takes the whole series from its Pixel Data resource, not a request per slice."""
+    frame_requests = _requests_to(page, "/frames/")
+    pixel_data_requests = _requests_to(page, "/pixeldata")
+    open_viewer(page, live_url, ct_study)
+    card = page.locator(".series-card").first
+    expect(card.locator(".progress")).to_have_class(re.compile("complete"), timeout=60_000)
+    expect(card.locator(".progress")).to_have_attribute("title", re.compile(f"{PHANTOM_SLICES}.*{PHANTOM_SLICES}"))
+    assert len(pixel_data_requests) == 1, pixel_data_requests
+    assert pixel_data_requests[0].endswith("/pixeldata")
+    # Only the first image went by itself, ahead of the series.
+    assert len(frame_requests) <= 2, frame_requests
+    first = canvas_until(page, lambda canvas: canvas.grey.max() < 30)
+    go_to_middle_slice(page)
+    # Drawn from what the series response brought: no request for the slice.
+    canvas_until(page, lambda canvas: canvas.mean > first.mean + 10)
+    assert len(frame_requests) <= 2, frame_requests
+
+
+def test_without_the_pixel_data_resource_the_series_loads_frame_by_frame(page, live_url, radiologist, ct_study):  # type: ignore[no-untyped-def]
+    """A server (or proxy) that does not answer the series' Pixel Data: every slice is fetched alone."""
+    page.route("**/pixeldata", lambda route: route.fulfill(status=404, body="not here"))
+    frame_requests = _requests_to(page, "/frames/")
+    open_viewer(page, live_url, ct_study)
+    card = page.locator(".series-card").first
+    expect(card.locator(".progress")).to_have_class(re.compile("complete"), timeout=60_000)
+    assert len(set(frame_requests)) == PHANTOM_SLICES
+
+
 @pytest.mark.parametrize("name", ["MR_small_RLE.dcm", "MR_small_jp2klossless.dcm", "SC_rgb_jpeg_dcmtk.dcm"])
 def test_compressed_studies_arrive_single_part_and_draw(page, live_url, radiologist, ingest, org_alpha, name):  # type: ignore[no-untyped-def]
     """The viewer asks for each frame as a single part payload in its stored syntax and decodes it."""

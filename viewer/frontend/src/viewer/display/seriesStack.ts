@@ -5,6 +5,8 @@ import { type DicomJson, Tag, numberValue, numberValues, stringValue } from "../
 export interface SeriesStack {
   studyInstanceUID: string;
   seriesInstanceUID: string;
+  /** The series' WADO-RS URL: its metadata, thumbnail and pixel data are below it. */
+  seriesUrl: string;
   seriesNumber: number | undefined;
   seriesDescription: string;
   modality: string;
@@ -53,6 +55,7 @@ export function seriesStackFromInstances(dicomwebRoot: string, instances: DicomJ
   return {
     studyInstanceUID: studyUID,
     seriesInstanceUID: seriesUID,
+    seriesUrl,
     seriesNumber: numberValue(first, Tag.SeriesNumber),
     seriesDescription: stringValue(first, Tag.SeriesDescription),
     modality: stringValue(first, Tag.Modality),

@@ -1,12 +1,14 @@
 /**
  * Progressive loading: after the first image of each viewport is on screen, every series is fetched in
- * hanging order with a bounded number of requests in flight, and stops while the bounded cache is full.
- * Progress is reported per series, so the thumbnails can show it.
+ * hanging order, and stops while the bounded cache is full. A series comes in one Pixel Data response
+ * (``seriesPixelData``); what that could not bring is fetched frame by frame with a bounded number of
+ * requests in flight. Progress is reported per series, so the thumbnails can show it.
  */
 
 import { Enums, cache, imageLoader } from "@cornerstonejs/core";
 
 import type { SeriesStack } from "../display/seriesStack";
+import { seriesPixelDataLoad } from "./seriesPixelData";
 
 export interface SeriesProgress {
   seriesInstanceUID: string;
@@ -32,8 +34,19 @@ export async function seriesPrefetch(
     total: stack.imageIds.length,
     failed: 0,
   };
-  const queue = [...stack.imageIds];
   report(progress);
+  const count = (ok: boolean): void => {
+    if (ok) {
+      progress.loaded += 1;
+    } else {
+      progress.failed += 1;
+    }
+    report(progress);
+  };
+  const queue = await seriesPixelDataLoad(stack, {
+    onImage: count,
+    shouldStop: cacheNearlyFull,
+  });
   const worker = async (): Promise<void> => {
     for (let imageId = queue.shift(); imageId; imageId = queue.shift()) {
       if (cacheNearlyFull() && !cache.isLoaded(imageId)) {
@@ -44,11 +57,10 @@ export async function seriesPrefetch(
           priority: 0,
           requestType: Enums.RequestType.Prefetch,
         });
-        progress.loaded += 1;
+        count(true);
       } catch {
-        progress.failed += 1;
+        count(false);
       }
-      report(progress);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));

@@ -1,0 +1,137 @@
+/**
+ * Reads a multipart/related body (RFC 2387) part by part as it streams in, for parts that declare their
+ * Content-Length, as the archive's Pixel Data responses do: a part is then taken by its length rather
+ * than by scanning half a megabyte of pixels for the boundary.
+ */
+
+export interface MultipartPart {
+  /** Header names in lower case. */
+  headers: Map<string, string>;
+  /** The part's bytes in a buffer of their own (safe to transfer to a worker). */
+  body: Uint8Array;
+}
+
+/** The body is not what this reader takes: no boundary, a part without Content-Length, cut short. */
+export class MultipartFormatError extends Error {}
+
+const CR = 13;
+const LF = 10;
+const MAX_LINE = 8192;
+
+export function boundaryOf(contentType: string | null): string {
+  const match = /boundary="?([^";]+)"?/i.exec(contentType ?? "");
+  if (!match || !/^multipart\/related/i.test(contentType ?? "")) {
+    throw new MultipartFormatError(`Not a multipart/related response: ${contentType ?? "no Content-Type"}`);
+  }
+  return match[1];
+}
+
+export class MultipartReader {
+  private readonly chunks: Uint8Array[] = [];
+  private offset = 0; // into chunks[0]
+  private buffered = 0;
+  private finished = false;
+  private readonly delimiter: string;
+
+  constructor(
+    private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
+    boundary: string,
+  ) {
+    this.delimiter = `--${boundary}`;
+  }
+
+  /** The next part, or null after the closing delimiter. */
+  async next(): Promise<MultipartPart | null> {
+    let line = await this.line();
+    while (line === "") {
+      line = await this.line(); // the CRLF that ends the previous part's body
+    }
+    if (line === `${this.delimiter}--`) {
+      return null;
+    }
+    if (line !== this.delimiter) {
+      throw new MultipartFormatError(`Expected the boundary, got ${JSON.stringify(line.slice(0, 80))}`);
+    }
+    const headers = new Map<string, string>();
+    for (let header = await this.line(); header !== ""; header = await this.line()) {
+      const colon = header.indexOf(":");
+      if (colon > 0) {
+        headers.set(header.slice(0, colon).trim().toLowerCase(), header.slice(colon + 1).trim());
+      }
+    }
+    const length = Number(headers.get("content-length"));
+    if (!Number.isInteger(length) || length < 0) {
+      throw new MultipartFormatError("A part has no Content-Length");
+    }
+    return { headers, body: await this.bytes(length) };
+  }
+
+  cancel(): void {
+    void this.reader.cancel().catch(() => undefined);
+  }
+
+  private async fill(): Promise<boolean> {
+    if (this.finished) {
+      return false;
+    }
+    const { done, value } = await this.reader.read();
+    if (done) {
+      this.finished = true;
+      return false;
+    }
+    if (value.length > 0) {
+      this.chunks.push(value);
+      this.buffered += value.length;
+    }
+    return true;
+  }
+
+  private async line(): Promise<string> {
+    const bytes: number[] = [];
+    for (;;) {
+      while (this.buffered === 0) {
+        if (!(await this.fill())) {
+          throw new MultipartFormatError("The response ended inside a part's headers");
+        }
+      }
+      const chunk = this.chunks[0];
+      const byte = chunk[this.offset];
+      this.consume(1);
+      if (byte === LF && bytes.length > 0 && bytes[bytes.length - 1] === CR) {
+        bytes.pop();
+        return String.fromCharCode(...bytes);
+      }
+      bytes.push(byte);
+      if (bytes.length > MAX_LINE) {
+        throw new MultipartFormatError("A header line is too long");
+      }
+    }
+  }
+
+  private async bytes(length: number): Promise<Uint8Array> {
+    const body = new Uint8Array(length);
+    let written = 0;
+    while (written < length) {
+      while (this.buffered === 0) {
+        if (!(await this.fill())) {
+          throw new MultipartFormatError("The response ended inside a part");
+        }
+      }
+      const chunk = this.chunks[0];
+      const take = Math.min(length - written, chunk.length - this.offset);
+      body.set(chunk.subarray(this.offset, this.offset + take), written);
+      written += take;
+      this.consume(take);
+    }
+    return body;
+  }
+
+  private consume(count: number): void {
+    this.offset += count;
+    this.buffered -= count;
+    if (this.offset >= this.chunks[0].length) {
+      this.chunks.shift();
+      this.offset = 0;
+    }
+  }
+}
