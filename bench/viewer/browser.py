@@ -2,7 +2,8 @@
 
 The page gets ``probe.js`` before its own scripts. It notes, on the page's clock (milliseconds from the
 navigation start), when a viewport canvas first shows an image (its pixels, sampled every animation
-frame), when the last WADO-RS frame of the series has arrived (Resource Timing), and, for a viewer that
+frame), when the last WADO-RS frame of the series, or the series' Pixel Data response that holds them all,
+has arrived (Resource Timing), and, for a viewer that
 shows one, when its own progress indicator reaches the total. Python polls those notes until the run is
 complete, stalls, or reaches its time limit.
 """
@@ -48,6 +49,7 @@ class Probe:
     expected_frames: int
     canvas_selector: str = "canvas.cornerstone-canvas"
     frame_url_pattern: str = r"/frames/\d+"
+    series_pixel_data_url_pattern: str = r"/series/[^/?]+/pixeldata"
     progress_selector: str = ""
     progress_complete_class: str = "complete"
     error_selector: str = ""
@@ -60,6 +62,7 @@ class Probe:
             "expectedFrames": self.expected_frames,
             "canvasSelector": self.canvas_selector,
             "frameUrlPattern": self.frame_url_pattern,
+            "seriesPixelDataUrlPattern": self.series_pixel_data_url_pattern,
             "progressSelector": self.progress_selector,
             "progressCompleteClass": self.progress_complete_class,
             "errorSelector": self.error_selector,

@@ -11,7 +11,8 @@
     frameCount: 0,
     frameFailures: 0,
     framesCompressed: 0, // frames that came with a content encoding (gzip), which would measure zlib
-    framesDone: null, // when the last of the expected frames had arrived
+    framesDone: null, // when the last of the expected frames had arrived (or the series' Pixel Data)
+    seriesPixelData: null, // when the series' Pixel Data response, if the viewer asked for one, had arrived
     progress: null, // the viewer's own progress: {loaded, total}
     progressDone: null, // when the viewer's own progress reached the total
     lastChange: 0, // when anything above last changed, to tell a stalled load
@@ -24,6 +25,8 @@
   };
   window.__bench = state;
   const frameUrl = new RegExp(BENCH.frameUrlPattern);
+  // A series' Pixel Data resource (PS3.18 10.4.1.1.6) carries every frame of the series in one response.
+  const seriesPixelDataUrl = new RegExp(BENCH.seriesPixelDataUrlPattern);
 
   // Resource timing keeps only 250 entries by default; a 2,000-slice series needs them all.
   performance.setResourceTimingBufferSize(1_000_000);
@@ -36,6 +39,12 @@
       }
       if (state.metadata === null && /\/metadata(\?|$)/.test(entry.name)) {
         state.metadata = entry.responseEnd;
+      }
+      if (seriesPixelDataUrl.test(entry.name) && (!entry.responseStatus || entry.responseStatus < 400)) {
+        state.seriesPixelData = entry.responseEnd;
+        state.framesDone = state.framesDone ?? entry.responseEnd;
+        state.lastChange = performance.now();
+        continue;
       }
       if (!frameUrl.test(entry.name) || entry.name in state.frames) {
         continue;

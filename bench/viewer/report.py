@@ -73,7 +73,7 @@ class Row:
 def rows(slices: int) -> list[Row]:
     return [
         Row("first_image", "first image drawn (canvas not blank)", FIRST_IMAGE_TARGET),
-        Row("frames_done", f"all {slices} frames fetched (WADO-RS responses)", WHOLE_SERIES_TARGET),
+        Row("frames_done", f"all {slices} frames fetched (WADO-RS frames or series Pixel Data)", WHOLE_SERIES_TARGET),
         Row("progress_done", f"viewer's own progress at {slices} of {slices}", WHOLE_SERIES_TARGET),
     ]
 

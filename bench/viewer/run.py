@@ -308,7 +308,8 @@ def _report(slices: int, arguments: argparse.Namespace, results: dict[str, repor
         f"ours: gunicorn with {arguments.web_workers} workers, Celery, PostgreSQL, Redis" if "ours" in results else "",
         "Times are from the navigation start of `/viewer?StudyInstanceUIDs=…`, on the page's own clock. "
         "First image: a viewport canvas shows an image (its pixels). All frames: the last WADO-RS frame "
-        "response of the series (Resource Timing). Own progress: our series card's progress bar complete. "
+        "response of the series, or its series Pixel Data response (Resource Timing). Own progress: our "
+        "series card's progress bar complete, every slice decoded into the viewer's cache. "
         '"> x s": not reached in every run; the median counting each such run at the time it was given up.',
         *errors,
         *remarks,
