@@ -3,9 +3,10 @@
 pynetdicom hands every PDU between three threads through queues polled in loops; sending a 512 KB CT
 slice in 16 KB PDUs then costs a few milliseconds of hand-offs, and a C-MOVE of a series stalls near
 300 instances/s whatever the receiver. This requestor keeps the whole exchange on the calling thread:
-one ``sendall`` per sub-operation (command and data set already split into P-DATA-TF PDUs, PS3.8 9.3.5)
-and a blocking read of the response. pynetdicom still encodes and decodes the association PDUs
-(PS3.8 9.3.2-9.3.4), and the Command Set is encoded by pydicom, so only the P-DATA framing lives here.
+one gathered write per sub-operation (command and data set split into P-DATA-TF PDUs, PS3.8 9.3.5,
+the data set's fragments as views of the file's bytes) and a blocking read of the response.
+pynetdicom still encodes and decodes the association PDUs (PS3.8 9.3.2-9.3.4), and the Command Set is
+encoded by pydicom, so only the P-DATA framing lives here.
 
 The stored file's data set goes out as the bytes on disk after its File Meta Information (PS3.10 7.1):
 nothing is decoded. A data set that must be converted first is passed as an encoded body instead.
@@ -49,7 +50,6 @@ _A_ASSOCIATE_AC, _A_ASSOCIATE_RJ = 0x02, 0x03
 _COMMAND, _LAST = 0x01, 0x02
 _COMMAND_LAST, _DATASET, _DATASET_LAST = _COMMAND | _LAST, 0x00, _LAST
 _C_STORE_RQ, _C_STORE_RSP = 0x0001, 0x8001
-_NO_DATA_SET = 0x0101
 _MEDIUM_PRIORITY = 0x0000
 # Preamble and DICM prefix, then (0002,0000) UL in Explicit VR Little Endian (PS3.10 7.1).
 _META_START = 132
