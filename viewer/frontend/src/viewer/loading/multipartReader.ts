@@ -1,7 +1,8 @@
 /**
  * Reads a multipart/related body (RFC 2387) part by part as it streams in, for parts that declare their
  * Content-Length, as the archive's Pixel Data responses do: a part is then taken by its length rather
- * than by scanning half a megabyte of pixels for the boundary.
+ * than by scanning half a megabyte of pixels for the boundary. Where the browser offers a BYOB reader,
+ * a part's bytes are read straight into the part's own buffer, without passing through another copy.
  */
 
 export interface MultipartPart {
@@ -17,6 +18,8 @@ export class MultipartFormatError extends Error {}
 const CR = 13;
 const LF = 10;
 const MAX_LINE = 8192;
+// Headers and boundaries are read this much at a time; what follows them is kept for the part.
+const HEADER_READ = 4096;
 
 export function boundaryOf(contentType: string | null): string {
   const match = /boundary="?([^";]+)"?/i.exec(contentType ?? "");
@@ -32,12 +35,19 @@ export class MultipartReader {
   private buffered = 0;
   private finished = false;
   private readonly delimiter: string;
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader;
+  private readonly byob: boolean;
 
-  constructor(
-    private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
-    boundary: string,
-  ) {
+  constructor(stream: ReadableStream<Uint8Array>, boundary: string) {
     this.delimiter = `--${boundary}`;
+    let byobReader: ReadableStreamBYOBReader | null = null;
+    try {
+      byobReader = stream.getReader({ mode: "byob" });
+    } catch {
+      // Not a byte stream in this browser: chunks as they come, copied into each part.
+    }
+    this.byob = byobReader !== null;
+    this.reader = byobReader ?? stream.getReader();
   }
 
   /** The next part, or null after the closing delimiter. */
@@ -74,8 +84,10 @@ export class MultipartReader {
     if (this.finished) {
       return false;
     }
-    const { done, value } = await this.reader.read();
-    if (done) {
+    const { done, value } = this.byob
+      ? await (this.reader as ReadableStreamBYOBReader).read(new Uint8Array(HEADER_READ))
+      : await (this.reader as ReadableStreamDefaultReader<Uint8Array>).read();
+    if (done || !value) {
       this.finished = true;
       return false;
     }
@@ -109,9 +121,20 @@ export class MultipartReader {
   }
 
   private async bytes(length: number): Promise<Uint8Array> {
-    const body = new Uint8Array(length);
+    let body = new Uint8Array(length);
     let written = 0;
     while (written < length) {
+      if (this.buffered === 0 && this.byob) {
+        // The read takes the buffer over and gives it back, filled from ``written`` on.
+        const reader = this.reader as ReadableStreamBYOBReader;
+        const { done, value } = await reader.read(new Uint8Array(body.buffer, written, length - written));
+        if (done || !value) {
+          throw new MultipartFormatError("The response ended inside a part");
+        }
+        body = new Uint8Array(value.buffer);
+        written += value.byteLength;
+        continue;
+      }
       while (this.buffered === 0) {
         if (!(await this.fill())) {
           throw new MultipartFormatError("The response ended inside a part");

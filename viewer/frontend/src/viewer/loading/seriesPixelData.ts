@@ -101,7 +101,7 @@ export async function seriesPixelDataLoad(
       console.warn(`Series pixel data not available (HTTP ${response.status}); loading frame by frame`);
       return [...stack.imageIds];
     }
-    reader = new MultipartReader(response.body.getReader(), boundaryOf(response.headers.get("Content-Type")));
+    reader = new MultipartReader(response.body, boundaryOf(response.headers.get("Content-Type")));
     for (let part = await reader.next(); part; part = await reader.next()) {
       if (shouldStop()) {
         reader.cancel();
