@@ -50,6 +50,8 @@ _A_ASSOCIATE_AC, _A_ASSOCIATE_RJ = 0x02, 0x03
 _COMMAND, _LAST = 0x01, 0x02
 _COMMAND_LAST, _DATASET, _DATASET_LAST = _COMMAND | _LAST, 0x00, _LAST
 _C_STORE_RQ, _C_STORE_RSP = 0x0001, 0x8001
+_DATA_SET_PRESENT = 0x0000  # Command Data Set Type: anything but 0x0101 (PS3.7 E.1)
+_IMPLICIT_ELEMENT = struct.Struct("<HHI")
 _MEDIUM_PRIORITY = 0x0000
 # Preamble and DICM prefix, then (0002,0000) UL in Explicit VR Little Endian (PS3.10 7.1).
 _META_START = 132
@@ -226,17 +228,14 @@ class StoreRequestor:
         if context_id is None:
             raise ValueError(f"no accepted context for {sop_class_uid} in {transfer_syntax_uid}")
         self._message_id = message_id if message_id is not None else self._message_id % 65535 + 1
-        command = Dataset()
-        command.AffectedSOPClassUID = sop_class_uid
-        command.CommandField = _C_STORE_RQ
-        command.MessageID = self._message_id
-        command.Priority = _MEDIUM_PRIORITY
-        command.CommandDataSetType = 0x0000
-        command.AffectedSOPInstanceUID = sop_instance_uid
-        if originator_ae_title:
-            command.MoveOriginatorApplicationEntityTitle = originator_ae_title
-            command.MoveOriginatorMessageID = originator_message_id or 0
-        self._send_all(self._message_pdus(context_id, _command_encode(command), body))
+        command = c_store_rq_encode(
+            sop_class_uid=sop_class_uid,
+            sop_instance_uid=sop_instance_uid,
+            message_id=self._message_id,
+            originator_ae_title=originator_ae_title,
+            originator_message_id=originator_message_id,
+        )
+        self._send_all(self._message_pdus(context_id, command, body))
         return self._response_read(self._message_id)
 
     def store_file(self, path: Path, **identifiers: str | int | None) -> Dataset:
@@ -379,11 +378,43 @@ def _pdu_with_pdv(context_id: int, control: int, payload: bytes) -> bytes:
     )
 
 
-def _command_encode(command: Dataset) -> bytes:
-    """The Command Set in Implicit VR Little Endian, led by its Command Group Length (PS3.7 6.3.1)."""
-    elements = encode(command, True, True)
-    assert elements is not None
-    return struct.pack("<HHII", 0x0000, 0x0000, 4, len(elements)) + elements
+def c_store_rq_encode(
+    *,
+    sop_class_uid: str,
+    sop_instance_uid: str,
+    message_id: int,
+    originator_ae_title: str | None = None,
+    originator_message_id: int | None = None,
+) -> bytes:
+    """The C-STORE-RQ Command Set (PS3.7 9.3.1.1) in Implicit VR Little Endian, Group Length first.
+
+    Written element by element: pydicom's general encoder cost a tenth of a sub-operation's time. The
+    elements go in tag order, UIDs padded with NUL and the AE title with a space to an even length.
+    """
+    elements = [
+        _element_text(0x0002, sop_class_uid, b"\0"),  # Affected SOP Class UID
+        _element_us(0x0100, _C_STORE_RQ),  # Command Field
+        _element_us(0x0110, message_id),  # Message ID
+        _element_us(0x0700, _MEDIUM_PRIORITY),  # Priority
+        _element_us(0x0800, _DATA_SET_PRESENT),  # Command Data Set Type
+        _element_text(0x1000, sop_instance_uid, b"\0"),  # Affected SOP Instance UID
+    ]
+    if originator_ae_title:
+        elements.append(_element_text(0x1030, originator_ae_title, b" "))  # Move Originator AE Title
+        elements.append(_element_us(0x1031, originator_message_id or 0))  # Move Originator Message ID
+    body = b"".join(elements)
+    return _IMPLICIT_ELEMENT.pack(0x0000, 0x0000, 4) + struct.pack("<I", len(body)) + body
+
+
+def _element_us(element: int, value: int) -> bytes:
+    return _IMPLICIT_ELEMENT.pack(0x0000, element, 2) + struct.pack("<H", value)
+
+
+def _element_text(element: int, value: str, padding: bytes) -> bytes:
+    encoded = value.encode("ascii")
+    if len(encoded) % 2:
+        encoded += padding
+    return _IMPLICIT_ELEMENT.pack(0x0000, element, len(encoded)) + encoded
 
 
 def part10_data_set(path: Path) -> memoryview:

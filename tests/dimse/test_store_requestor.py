@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -11,10 +12,11 @@ import pydicom
 import pytest
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEG2000Lossless, RLELossless
 from pynetdicom import AE, evt
+from pynetdicom.dsutils import encode
 from pynetdicom.presentation import build_context
 from pynetdicom.sop_class import CTImageStorage, MRImageStorage
 
-from pacs.dimse.store_requestor import StoreRequestor, StoreRequestorError, part10_data_set
+from pacs.dimse.store_requestor import StoreRequestor, StoreRequestorError, c_store_rq_encode, part10_data_set
 from tests.conftest import PYDICOM_TEST_FILES
 from tests.dimse.conftest import free_port
 
@@ -187,3 +189,28 @@ def test_sends_from_several_threads_use_their_own_associations(small_pdu_receive
         thread.join(timeout=30)
     assert errors == []
     assert len(small_pdu_receiver.received) == 15
+
+
+@pytest.mark.parametrize("originator", [None, "MODALITY", "CT1"])
+@pytest.mark.parametrize("sop_class", [CTImageStorage, "1.2.840.10008.5.1.4.1.1.20"])  # odd and even lengths
+def test_the_command_set_is_what_pydicom_encodes(originator, sop_class):
+    command = pydicom.Dataset()
+    command.AffectedSOPClassUID = sop_class
+    command.CommandField = 0x0001
+    command.MessageID = 513
+    command.Priority = 0
+    command.CommandDataSetType = 0
+    command.AffectedSOPInstanceUID = "1.2.3.45"
+    if originator:
+        command.MoveOriginatorApplicationEntityTitle = originator
+        command.MoveOriginatorMessageID = 7
+    elements = encode(command, True, True)
+    expected = struct.pack("<HHII", 0, 0, 4, len(elements)) + elements
+    encoded = c_store_rq_encode(
+        sop_class_uid=sop_class,
+        sop_instance_uid="1.2.3.45",
+        message_id=513,
+        originator_ae_title=originator,
+        originator_message_id=7,
+    )
+    assert encoded == expected

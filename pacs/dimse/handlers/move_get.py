@@ -305,5 +305,6 @@ def _sub_association(event: evt.Event, destination: RemoteAE, offers: dict[str, 
         # With nothing to send (a failure to report), the sub-association only needs a valid context.
         contexts=sub_association_contexts(offers or {Verification: set()}),
         timeout=ae.network_timeout or ae.dimse_timeout or 30.0,
+        connect_timeout=ae.connection_timeout,
     )
     return {"store_requestor": requestor}
