@@ -163,6 +163,7 @@ export class ViewerApp {
     this.toolbar.layoutShow(this.grid.currentLayout);
     // An image that failed to load is shown so by its viewport; the rest of the viewer loads all the same.
     await firstImages.catch((error: unknown) => console.error(error));
+    this.seriesPanel.thumbnailsLoad();
     const displayed = new Set(this.grid.allCells.map((cell) => cell.seriesInstanceUID));
     const order = [
       ...this.stacks.filter((stack) => displayed.has(stack.seriesInstanceUID)),

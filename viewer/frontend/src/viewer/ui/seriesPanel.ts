@@ -13,6 +13,9 @@ export class SeriesPanel {
   readonly root: HTMLElement;
   private readonly bars = new Map<string, HTMLDivElement>();
   private readonly cards = new Map<string, HTMLElement>();
+  // Until the first image is drawn, the thumbnails wait: rendering them takes the server's time that
+  // the first frame needs.
+  private thumbnailsWanted = false;
 
   constructor(private readonly onChoose: (stack: SeriesStack) => void) {
     this.root = h("nav", { class: "series-panel", "aria-label": t("Series") });
@@ -20,6 +23,15 @@ export class SeriesPanel {
 
   render(stacks: SeriesStack[]): void {
     this.root.replaceChildren(...stacks.map((stack) => this.card(stack)));
+  }
+
+  /** Load the thumbnails from now on. */
+  thumbnailsLoad(): void {
+    this.thumbnailsWanted = true;
+    for (const image of this.root.querySelectorAll<HTMLImageElement>("img[data-src]")) {
+      image.src = image.dataset.src ?? "";
+      image.removeAttribute("data-src");
+    }
   }
 
   progressShow(progress: SeriesProgress): void {
@@ -59,7 +71,12 @@ export class SeriesPanel {
           event.dataTransfer?.setData("application/x-series-uid", stack.seriesInstanceUID);
         }) as EventListener,
       },
-      h("img", { src: stack.thumbnailUrl, alt: "", loading: "eager", draggable: "false" }),
+      h("img", {
+        [this.thumbnailsWanted ? "src" : "data-src"]: stack.thumbnailUrl,
+        alt: "",
+        loading: "eager",
+        draggable: "false",
+      }),
       h("span", { class: "series-label" }, label),
       h("span", { class: "series-description" }, stack.seriesDescription),
       h("span", { class: "series-count" }, t("{count} images", { count: stack.imageIds.length })),
