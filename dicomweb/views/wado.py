@@ -8,6 +8,7 @@ transfer syntax (``dicomweb.media``), and errors of the service carry their HTTP
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -103,7 +104,7 @@ def _instances_response(request: HttpRequest, instances: list[StoredInstance]) -
 
 def _dicom_parts(deliverable: list[tuple[StoredInstance, str]], root: str) -> Iterator[media.OutgoingPart]:
     for instance, syntax in deliverable:
-        location = f"{root}/studies/{instance.study_uid}/series/{instance.series_uid}/instances/{instance.sop_uid}"
+        location = _instance_url(root, instance)
         content_type = media.part_content_type(media.DICOM, syntax)
         if syntax == instance.transfer_syntax_uid:
             yield media.OutgoingPart(content_type, instance_stream(instance), location)
@@ -115,6 +116,10 @@ def _dicom_parts(deliverable: list[tuple[StoredInstance, str]], root: str) -> It
             logger.warning("Leaving %s out of a WADO response: %s", instance.sop_uid, exc.reason)
             continue
         yield media.OutgoingPart(content_type, [converted], location)
+
+
+def _instance_url(root: str, instance: StoredInstance) -> str:
+    return f"{root}/studies/{instance.study_uid}/series/{instance.series_uid}/instances/{instance.sop_uid}"
 
 
 # --- metadata (PS3.18 10.4.1.1.2) -----------------------------------------------------------------
@@ -159,11 +164,13 @@ def retrieve_frames(request: HttpRequest, study: str, series: str, instance: str
         with_frame_index=True,
     )
     numbers = frame_service.frame_numbers_parse(frames, number_of_frames=stored.number_of_frames)
-    return _pixel_response(request, stored, numbers, whole=False)
+    return _pixel_response(request, stored, numbers)
 
 
-def _pixel_response(request: HttpRequest, stored: StoredInstance, numbers: list[int], *, whole: bool) -> HttpResponse:
-    """Frames as parts; ``whole``: uncompressed Pixel Data bulk data as one part (PS3.18 8.7.3.3.2).
+def _pixel_response(
+    request: HttpRequest, stored: StoredInstance, numbers: list[int], *, whole_at: str | None = None
+) -> HttpResponse:
+    """Frames as parts; ``whole_at``: the instance's Pixel Data as bulk data at that URI (PS3.18 8.7.3.3.2).
 
     One frame asked for with a bare media type (``Accept: application/octet-stream``, not
     ``multipart/related``) is the body itself: a single part payload, which PS3.18 8.6 allows for a
@@ -174,26 +181,50 @@ def _pixel_response(request: HttpRequest, stored: StoredInstance, numbers: list[
     produced = frame_service.frames_read(stored, numbers, keep_stored=rendition.keep_stored)
     # The first frame is produced before the status line: an undecodable stored syntax answers 406.
     first = next(produced)
-    part_type = rendition.media_type if first.transfer_syntax == stored.transfer_syntax_uid else media.OCTET_STREAM
-    if rendition.single_part and len(numbers) == 1 and not whole:
-        return HttpResponse(first.data, content_type=media.part_content_type(part_type, first.transfer_syntax))
-
-    def parts() -> Iterator[media.OutgoingPart]:
-        if whole and not UID(first.transfer_syntax).is_compressed:
-            chunks = _frames_data(first, produced)
-            yield media.OutgoingPart(media.part_content_type(part_type, first.transfer_syntax), chunks)
-            return
-        yield media.OutgoingPart(media.part_content_type(part_type, first.transfer_syntax), [first.data])
-        for frame in produced:
-            yield media.OutgoingPart(media.part_content_type(part_type, frame.transfer_syntax), [frame.data])
-
-    return media.multipart_response(parts(), part_type=part_type)
+    content_type = _frame_content_type(rendition, stored, first)
+    if whole_at is not None:
+        parts = _pixel_data_parts(stored, first, produced, content_type, whole_at)
+        return media.multipart_response(parts, part_type=_frame_media_type(rendition, stored, first))
+    if rendition.single_part and len(numbers) == 1:
+        return HttpResponse(first.data, content_type=content_type)
+    frames = (media.OutgoingPart(content_type, [frame.data]) for frame in itertools.chain([first], produced))
+    return media.multipart_response(frames, part_type=_frame_media_type(rendition, stored, first))
 
 
-def _frames_data(first: frame_service.Frame, rest: Iterator[frame_service.Frame]) -> Iterator[bytes]:
-    yield first.data
-    for frame in rest:
-        yield frame.data
+def _frame_media_type(rendition: media.PixelRendition, stored: StoredInstance, frame: frame_service.Frame) -> str:
+    """The rendition's media type for frames sent as stored; decoded ones are octet-stream."""
+    return rendition.media_type if frame.transfer_syntax == stored.transfer_syntax_uid else media.OCTET_STREAM
+
+
+def _frame_content_type(rendition: media.PixelRendition, stored: StoredInstance, frame: frame_service.Frame) -> str:
+    return media.part_content_type(_frame_media_type(rendition, stored, frame), frame.transfer_syntax)
+
+
+def _pixel_data_parts(
+    stored: StoredInstance,
+    first: frame_service.Frame,
+    rest: Iterator[frame_service.Frame],
+    content_type: str,
+    location: str,
+) -> Iterator[media.OutgoingPart]:
+    """An instance's Pixel Data as bulk data parts: compressed, a part per frame; else one whole part.
+
+    Each part names its BulkDataURI and, where it is known before sending, its length: native frames
+    are read as stored by their index, whose lengths add up to the part's.
+    """
+    if UID(first.transfer_syntax).is_compressed or stored.number_of_frames == 1:
+        for frame in itertools.chain([first], rest):
+            yield media.OutgoingPart(content_type, [frame.data], location, length=len(frame.data))
+        return
+    native = stored.frame_index and not UID(stored.transfer_syntax_uid).is_compressed
+    length = sum(size for ranges in stored.frame_index for _offset, size in ranges) if native else None
+    chunks = (frame.data for frame in itertools.chain([first], rest))
+    yield media.OutgoingPart(content_type, chunks, location, length=length)
+
+
+def _pixel_data_uri(root: str, instance: StoredInstance) -> str:
+    """The BulkDataURI of the instance's Pixel Data, as its metadata gives it."""
+    return f"{_instance_url(root, instance)}/{BULK_MARKER_PREFIX}{PIXEL_DATA:08X}"
 
 
 @answers_retrieve_errors
@@ -211,7 +242,8 @@ def retrieve_bulkdata(request: HttpRequest, study: str, series: str, instance: s
         raise NotFound(f"Instance {instance} has no bulk data at {tag_path}")
     tag = int(tag_text, 16)
     if tag == PIXEL_DATA and stored.number_of_frames > 0:
-        return _pixel_response(request, stored, list(range(1, stored.number_of_frames + 1)), whole=True)
+        every = list(range(1, stored.number_of_frames + 1))
+        return _pixel_response(request, stored, every, whole_at=_pixel_data_uri(dicomweb_root_url(request), stored))
     ranges = _accept(request)
     if not any(r.matches(media.OCTET_STREAM) for r in ranges):
         raise NotAcceptable(f"Bulk data is available as {media.OCTET_STREAM} only")
@@ -257,23 +289,18 @@ def retrieve_pixeldata(
         raise refusal
     root = dicomweb_root_url(request)
     part_type = renditions[deliverable[0].transfer_syntax_uid].media_type
-    response = media.multipart_response(_pixel_data_parts(deliverable, renditions, root), part_type=part_type)
+    response = media.multipart_response(_series_pixel_data_parts(deliverable, renditions, root), part_type=part_type)
     skipped = len(images) - len(deliverable)
     if skipped:
         response["Warning"] = f'299 pacs: "{skipped} instances cannot be sent in an accepted media type"'
     return response
 
 
-def _pixel_data_parts(
+def _series_pixel_data_parts(
     images: list[StoredInstance], renditions: dict[str, media.PixelRendition], root: str
 ) -> Iterator[media.OutgoingPart]:
-    pixel_data_key = f"{PIXEL_DATA:08X}"
     for image in images:
         rendition = renditions[image.transfer_syntax_uid]
-        location = (
-            f"{root}/studies/{image.study_uid}/series/{image.series_uid}/instances/{image.sop_uid}/"
-            f"{BULK_MARKER_PREFIX}{pixel_data_key}"
-        )
         frames = frame_service.frames_read(
             image, range(1, image.number_of_frames + 1), keep_stored=rendition.keep_stored
         )
@@ -283,19 +310,8 @@ def _pixel_data_parts(
             # The status line is sent already: leave the instance out rather than break the message.
             logger.warning("Leaving %s out of a pixel data response: %s", image.sop_uid, exc)
             continue
-        stored_as_is = first.transfer_syntax == image.transfer_syntax_uid
-        content_type = media.part_content_type(
-            rendition.media_type if stored_as_is else media.OCTET_STREAM, first.transfer_syntax
-        )
-        if UID(first.transfer_syntax).is_compressed or image.number_of_frames == 1:
-            yield media.OutgoingPart(content_type, [first.data], location, length=len(first.data))
-            for frame in frames:
-                yield media.OutgoingPart(content_type, [frame.data], location, length=len(frame.data))
-        else:
-            # Native frames are read as stored by their index: their lengths add up to the part's.
-            native = image.frame_index and not UID(image.transfer_syntax_uid).is_compressed
-            length = sum(size for ranges in image.frame_index for _offset, size in ranges) if native else None
-            yield media.OutgoingPart(content_type, _frames_data(first, frames), location, length=length)
+        content_type = _frame_content_type(rendition, image, first)
+        yield from _pixel_data_parts(image, first, frames, content_type, _pixel_data_uri(root, image))
 
 
 # --- rendered (PS3.18 10.4.1.1.3) and thumbnail (10.4.1.1.4) --------------------------------------
