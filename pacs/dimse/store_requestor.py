@@ -192,8 +192,8 @@ class StoreRequestor:
             return
         try:
             self._send(struct.pack(">BxIxxBB", _A_ABORT, 4, 0, 0))
-        except OSError:
-            pass
+        except StoreRequestorError:
+            pass  # the connection is gone already: nothing left to abort
         self.close()
 
     @property

@@ -155,10 +155,11 @@ def transfer_syntax_choose(instance: StoredInstance, accepted: dict[str, list[st
 class StoredFile(Dataset):
     """An instance to send exactly as stored: only its identifying UIDs and syntax, and its file's path.
 
-    :func:`send_c_store` hands pynetdicom the path, and pynetdicom then streams the data set from the
-    file in PDU-sized chunks instead of decoding it, encoding it again and holding it whole in memory.
-    pynetdicom's Move and Get SCPs want a ``Dataset`` for each sub-operation, which this is, and count
-    a failed one by its SOP Instance UID, which it carries.
+    Its data set goes out as the file holds it, never decoded and encoded again: the archive's
+    :class:`StoreRequestor` (C-MOVE, sends to a remote AE) reads it from ``stored_path``, and for C-GET
+    :func:`send_c_store` hands pynetdicom the path to stream. pynetdicom's Move and Get SCPs want a
+    ``Dataset`` for each sub-operation, which this is, and count a failed one by its SOP Instance UID,
+    which it carries.
     """
 
     def __init__(self, instance: StoredInstance, path: Path) -> None:
@@ -247,6 +248,8 @@ def _select(event: evt.Event, peer: Peer, patient_root: bool) -> list[StoredInst
 def _sub_operations(
     event: evt.Event, instances: list[StoredInstance], receiver: dict[str, list[str]] | StoreRequestor
 ) -> Iterator[tuple[int | Dataset, Dataset | None]]:
+    # A C-MOVE's requestor knows what the destination accepted only once pynetdicom has opened it,
+    # which happens before the first sub-operation is asked for, that is, before this line runs.
     accepted = receiver.accepted_for_sending() if isinstance(receiver, StoreRequestor) else receiver
     with pending_throttled(event.assoc):
         for instance in instances:
