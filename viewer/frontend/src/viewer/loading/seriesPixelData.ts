@@ -14,6 +14,7 @@
 import { Enums, cache, imageLoader, metaData } from "@cornerstonejs/core";
 
 import type { SeriesStack } from "../display/seriesStack";
+import { Tag, stringValue } from "../dicomweb/tags";
 import { MultipartReader, boundaryOf } from "./multipartReader";
 
 const COMPRESSED_FRAME_DATA = "compressedFrameData";
@@ -62,12 +63,13 @@ export async function seriesPixelDataLoad(
   { onImage, shouldStop }: PixelDataLoad,
 ): Promise<string[]> {
   registryInstall();
+  // Each instance's image ids, in frame order (the stack lists an instance's frames one after another).
   const framesBySop = new Map<string, string[]>();
-  for (const imageId of stack.imageIds) {
-    const sop = /\/instances\/([^/]+)\/frames\/\d+$/.exec(imageId)?.[1];
-    if (sop) {
-      framesBySop.set(sop, [...(framesBySop.get(sop) ?? []), imageId]);
-    }
+  for (const [imageId, instance] of stack.instanceByImageId) {
+    const sop = stringValue(instance, Tag.SOPInstanceUID);
+    const frames = framesBySop.get(sop) ?? [];
+    frames.push(imageId);
+    framesBySop.set(sop, frames);
   }
   const done = new Set<string>();
   const url = `${stack.seriesUrl}/pixeldata`;
