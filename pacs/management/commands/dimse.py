@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from pacs.dimse.server import DimseConfig, DimseServer
+from pacs.runtime import startup_objects_freeze
 
 
 class Command(BaseCommand):
@@ -66,6 +67,7 @@ class Command(BaseCommand):
             server.start()
         except OSError as exc:
             raise CommandError(f"Cannot listen on {config.host}:{config.port}: {exc.strerror}") from exc
+        startup_objects_freeze()
         stopping = _stop_event()
         self.stdout.write(f"DIMSE service {config.ae_title} ready on {config.host}:{server.port}", ending="\n")
         self.stdout.flush()
