@@ -77,6 +77,25 @@ class ApiToken(models.Model):
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
 
+class IndexJSONField(models.JSONField):
+    """A JSON column written as one parameter per row when several rows are inserted at once.
+
+    For a multi-row insert Django 5.2 sends, on PostgreSQL, one array per column to ``UNNEST``: every
+    JSON document of the batch is then escaped into array syntax by psycopg on the client and parsed back
+    by the server. For the index's rows (an instance's whole DICOM JSON) that cost 4.5 ms of CPU per
+    five-instance STOW-RS batch against 1.5 ms for plain ``VALUES`` rows (measured on this project's
+    data). Django leaves ``UNNEST`` aside for any field that defines ``get_placeholder``.
+    """
+
+    def get_placeholder(self, value: object, compiler: object, connection: object) -> str:
+        return "%s"
+
+    def deconstruct(self) -> tuple:
+        # The column is a plain JSONField's: migrations must see no change (SQLite would rebuild tables).
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.JSONField", args, kwargs
+
+
 class Patient(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="patients")
     patient_id = models.CharField(max_length=64, blank=True)
@@ -89,7 +108,7 @@ class Patient(models.Model):
     patient_name_initials = models.CharField(max_length=64, blank=True, db_index=True)
     birth_date = models.DateField(null=True, blank=True)
     sex = models.CharField(max_length=16, blank=True)
-    attributes = models.JSONField(default=dict)
+    attributes = IndexJSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -120,7 +139,7 @@ class Study(models.Model):
     number_of_series = models.PositiveIntegerField(default=0)
     number_of_instances = models.PositiveIntegerField(default=0)
     size_bytes = models.BigIntegerField(default=0)
-    attributes = models.JSONField(default=dict)
+    attributes = IndexJSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -147,7 +166,7 @@ class Series(models.Model):
     number_of_instances = models.PositiveIntegerField(default=0)
     # Bumped in the same transaction as any change to the series' instances: the metadata cache key.
     metadata_version = models.PositiveIntegerField(default=0)
-    attributes = models.JSONField(default=dict)
+    attributes = IndexJSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -176,9 +195,9 @@ class Instance(models.Model):
     # One entry per frame: a list of [offset, length] byte ranges in the stored file (several fragments
     # for an encapsulated frame split across items). Empty when the file cannot be addressed by offset
     # (deflated transfer syntax), in which case frames are decoded from the dataset.
-    frame_index = models.JSONField(default=list)
+    frame_index = IndexJSONField(default=list)
     # Top-level DICOM JSON of the instance, bulk data replaced by relative BulkDataURI markers.
-    metadata = models.JSONField(default=dict)
+    metadata = IndexJSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
