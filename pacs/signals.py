@@ -9,5 +9,6 @@ from django.dispatch import Signal
 instance_stored = Signal()
 
 # Once per ingested batch (a STOW-RS request, a C-STORE), after the per-instance signals:
-# kwargs: organization_id, study_ids (each study that got instances), origin_kind
+# kwargs: organization_id, study_ids (each study that got instances), new_study_ids (those of them the
+# batch created), origin_kind
 studies_stored = Signal()

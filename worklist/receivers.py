@@ -7,6 +7,7 @@ All these signals are sent after commit, so the rows they name are visible here.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from pacs.models import User
@@ -16,12 +17,12 @@ from worklist.services.reassociation import ARCHIVE_FIELDS, patient_studies_upda
 logger = logging.getLogger(__name__)
 
 
-def on_studies_stored(sender: Any, *, study_ids: list[int], **kwargs: Any) -> None:
+def on_studies_stored(sender: Any, *, study_ids: list[int], new_study_ids: Sequence[int] = (), **kwargs: Any) -> None:
     """``pacs.signals.studies_stored``: link each study that got instances to its exam, or list it as unmatched.
 
     Once per batch rather than per instance: a STOW-RS request or import of a whole series costs one
     look-up for all its studies."""
-    studies_link(study_ids=study_ids)
+    studies_link(study_ids=study_ids, new_study_ids=new_study_ids)
 
 
 def on_exam_status_changed(sender: Any, *, exam_id: int, from_status: str, **kwargs: Any) -> None:

@@ -47,9 +47,10 @@ def index_with_retries(
     *,
     items: Sequence[IndexItem],
     organization: Organization,
-    on_commit: Callable[[list[Instance]], None],
+    on_commit: Callable[[list[Instance], list[int]], None],
 ) -> list[int]:
-    """Index the items in one transaction; ``on_commit`` runs with the new rows once it has committed.
+    """Index the items in one transaction; once it has committed, ``on_commit`` runs with the new
+    instance rows and the ids of the studies the batch created.
 
     One transaction per batch rather than per instance: a STOW-RS request of many instances costs one
     commit and one update of each study and series it touches, not one of each per instance.
@@ -83,7 +84,7 @@ def _index(
     *,
     items: Sequence[IndexItem],
     organization: Organization,
-    on_commit: Callable[[list[Instance]], None],
+    on_commit: Callable[[list[Instance], list[int]], None],
 ) -> list[int]:
     with transaction.atomic():
         for item in items:
@@ -93,116 +94,117 @@ def _index(
         patient_rows = _patients_upsert(organization, items, now)
         # Later instances of a study or series win, as they would one by one.
         study_items = {item.parsed.study_uid: item for item in items}
-        studies, new_study_uids = _locked_get_or_create_many(
-            Study.objects.filter(organization=organization),
-            "study_instance_uid",
-            {
-                uid: Study(
-                    organization=organization,
-                    study_instance_uid=uid,
-                    patient=patient_rows[_patient_key(item.parsed.dataset)],
-                )
-                for uid, item in study_items.items()
-            },
-        )
-        series_rows, new_series = _series_get_or_create(items, studies)
-        updates: dict[Study | Series, _LevelUpdate] = {
-            row: _LevelUpdate() for row in [*studies.values(), *series_rows.values()]
-        }
-        instances = []
+        studies = _locked_rows(Study.objects.filter(organization=organization), "study_instance_uid", study_items)
+        existing_studies = list(studies.values())
+        existing_study_uids = set(studies)
+        for uid, item in study_items.items():
+            if uid not in studies:
+                patient = patient_rows[_patient_key(item.parsed.dataset)]
+                studies[uid] = Study(organization=organization, study_instance_uid=uid, patient=patient)
+        series_rows = _existing_series_locked(items, existing_studies)
+        existing_series_keys = set(series_rows)
+        for item in items:
+            key = (item.parsed.study_uid, item.parsed.series_uid)
+            if key not in series_rows:
+                series_rows[key] = Series(study=studies[key[0]], series_instance_uid=key[1])
+
+        # Keyed by UIDs: a model instance not saved yet cannot be a dictionary key.
+        study_updates = {uid: _LevelUpdate() for uid in studies}
+        series_updates = {key: _LevelUpdate() for key in series_rows}
         for item in items:
             parsed = item.parsed
-            study = studies[parsed.study_uid]
-            series = series_rows[(parsed.study_uid, parsed.series_uid)]
-            instances.append(_instance_row(item, series))
+            key = (parsed.study_uid, parsed.series_uid)
+            study, series = studies[parsed.study_uid], series_rows[key]
             dataset = parsed.dataset
-            updates[series].add(series, _series_values(series, dataset, item.index_json), size=0)
-            updates[study].add(study, _study_values(study, dataset, item.index_json), size=len(parsed.buffer))
-
-        Instance.objects.bulk_create(instances)
-        # The rows are locked (on SQLite the IMMEDIATE transaction holds the write lock), so counts and
-        # changed attributes are computed here and written back.
-        for series in series_rows.values():
-            update = updates[series]
+            series_updates[key].add(series, _series_values(series, dataset, item.index_json), size=0)
+            study_updates[parsed.study_uid].add(
+                study, _study_values(study, dataset, item.index_json), size=len(parsed.buffer)
+            )
+        for key, series in series_rows.items():
+            update = series_updates[key]
             series.number_of_instances += update.count
             series.metadata_version += update.count
             series.updated_at = now
-        _rows_update(Series, series_rows.values(), updates, ["number_of_instances", "metadata_version", "updated_at"])
-        studies_with_new_series = {series_rows[key].study_id for key in new_series}
-        for study in studies.values():
-            update = updates[study]
+        for uid, study in studies.items():
+            update = study_updates[uid]
             study.number_of_instances += update.count
             study.size_bytes += update.size
             study.updated_at = now
-            if study.study_instance_uid in new_study_uids:
-                # All of a new study's series are in this batch: its summary needs no query.
-                summary = _series_summary([row for row in series_rows.values() if row.study_id == study.pk])
-                for field, value in summary.items():
-                    setattr(study, field, value)
-                update.changed.update(summary)
-        _rows_update(Study, studies.values(), updates, ["number_of_instances", "size_bytes", "updated_at"])
-        for study in studies.values():
-            if study.pk in studies_with_new_series and study.study_instance_uid not in new_study_uids:
+
+        # A new row is inserted with its counts and attributes complete; only rows that were already
+        # there get an UPDATE. All of a new study's series are in this batch: its summary needs no query.
+        new_studies = [study for study in studies.values() if study.pk is None]
+        for study in new_studies:
+            summary = _series_summary([row for row in series_rows.values() if row.study is study])
+            for field, value in summary.items():
+                setattr(study, field, value)
+        if new_studies:
+            Study.objects.bulk_create(new_studies)
+        # Each new series takes its study's primary key, known now, when it is inserted.
+        new_series = [row for row in series_rows.values() if row.pk is None]
+        if new_series:
+            Series.objects.bulk_create(new_series)
+        instances = [
+            _instance_row(item, series_rows[(item.parsed.study_uid, item.parsed.series_uid)]) for item in items
+        ]
+        Instance.objects.bulk_create(instances)
+        _rows_update(
+            Series,
+            [(row, series_updates[key]) for key, row in series_rows.items() if key in existing_series_keys],
+            ["number_of_instances", "metadata_version", "updated_at"],
+        )
+        _rows_update(
+            Study,
+            [(row, study_updates[uid]) for uid, row in studies.items() if uid in existing_study_uids],
+            ["number_of_instances", "size_bytes", "updated_at"],
+        )
+        studies_with_new_series = {row.study_id for row in new_series}
+        for study in existing_studies:
+            if study.pk in studies_with_new_series:
                 study_refresh_series_summary(study.pk)
 
-        transaction.on_commit(lambda: on_commit(instances), robust=True)
+        new_study_ids = [study.pk for study in new_studies]
+        transaction.on_commit(lambda: on_commit(instances, new_study_ids), robust=True)
     return [instance.pk for instance in instances]
 
 
-def _locked_get_or_create_many(
-    queryset: QuerySet[Row], key_field: str, new_rows: dict[Any, Row]
-) -> tuple[dict[Any, Row], set[Any]]:
-    """The rows whose ``key_field`` is a key of ``new_rows``, locked for the rest of the transaction, the
-    missing ones inserted from ``new_rows``: two queries for any number of rows. Also returns the keys
-    inserted.
+def _locked_rows(queryset: QuerySet[Row], key_field: str, keys: Iterable[Any]) -> dict[Any, Row]:
+    """The rows whose ``key_field`` is in ``keys``, locked for the rest of the transaction: one query.
 
-    No savepoint is taken: when another transaction inserts one of the rows first, the IntegrityError
-    aborts the whole batch and :func:`index_with_retries` runs it again. Rows are locked in key order so
-    that two batches sharing rows wait for each other rather than deadlock.
+    Rows are locked in key order so that two batches sharing rows wait for each other rather than
+    deadlock. No savepoint is taken for the inserts that follow: when another transaction inserts one of
+    the missing rows first, the IntegrityError aborts the whole batch and :func:`index_with_retries`
+    runs it again.
     """
-    found = queryset.select_for_update().filter(**{f"{key_field}__in": list(new_rows)}).order_by(key_field)
-    rows: dict[Any, Row] = {getattr(row, key_field): row for row in found}
-    missing = [row for key, row in new_rows.items() if key not in rows]
-    if missing:
-        queryset.model.objects.bulk_create(missing)
-        for row in missing:
-            rows[getattr(row, key_field)] = row
-    return rows, {getattr(row, key_field) for row in missing}
+    found = queryset.select_for_update().filter(**{f"{key_field}__in": list(keys)}).order_by(key_field)
+    return {getattr(row, key_field): row for row in found}
 
 
-def _series_get_or_create(
-    items: Sequence[IndexItem], studies: dict[str, Study]
-) -> tuple[dict[tuple[str, str], Series], set[tuple[str, str]]]:
-    """The series rows of ``items`` keyed by (study UID, series UID), locked, and the keys created: as
-    for studies, one query to find and lock, one to insert."""
-    wanted = {(item.parsed.study_uid, item.parsed.series_uid) for item in items}
-    uid_of_study = {study.pk: uid for uid, study in studies.items()}
+def _existing_series_locked(items: Sequence[IndexItem], studies: list[Study]) -> dict[tuple[str, str], Series]:
+    """The series rows of ``items`` that exist, keyed by (study UID, series UID) and locked; only an
+    existing study can have them."""
+    if not studies:
+        return {}
+    wanted_series = {item.parsed.series_uid for item in items}
+    uid_of_study = {study.pk: study.study_instance_uid for study in studies}
     found = (
         Series.objects.select_for_update()
-        .filter(study__in=list(studies.values()), series_instance_uid__in={series_uid for _, series_uid in wanted})
+        .filter(study__in=studies, series_instance_uid__in=wanted_series)
         .order_by("study_id", "series_instance_uid")
     )
-    rows = {(uid_of_study[row.study_id], row.series_instance_uid): row for row in found}
-    missing = {
-        key: Series(study=studies[key[0]], series_instance_uid=key[1]) for key in sorted(wanted) if key not in rows
-    }
-    if missing:
-        Series.objects.bulk_create(missing.values())
-        rows.update(missing)
-    return rows, set(missing)
+    return {(uid_of_study[row.study_id], row.series_instance_uid): row for row in found}
 
 
 def _rows_update(
     model: type[Study] | type[Series],
-    rows: Iterable[Study | Series],
-    updates: dict[Study | Series, _LevelUpdate],
+    rows: Iterable[tuple[Study | Series, _LevelUpdate]],
     always: list[str],
 ) -> None:
-    """Write the counts and changed attributes of ``rows``, one plain UPDATE each: a batch touches a
-    study or two, and ``bulk_update``'s CASE expressions cost more to build than the queries cost to
-    run (about a sixth of a STOW-RS request's time when profiled)."""
-    for row in rows:
-        fields = [*always, *updates[row].changed]
+    """Write the counts and changed attributes of existing ``rows``, one plain UPDATE each: a batch
+    touches a study or two, and ``bulk_update``'s CASE expressions cost more to build than the queries
+    cost to run (about a sixth of a STOW-RS request's time when profiled)."""
+    for row, update in rows:
+        fields = [*always, *update.changed]
         model.objects.filter(pk=row.pk).update(**{field: getattr(row, field) for field in fields})
 
 

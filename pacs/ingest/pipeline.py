@@ -27,7 +27,7 @@ from pacs.ingest import errors
 from pacs.ingest.errors import DicomStatusError
 from pacs.ingest.index import IndexItem, index_with_retries
 from pacs.ingest.parse import ParsedInstance, frame_index_of, parse_instance
-from pacs.models import Instance, Organization
+from pacs.models import Instance, Organization, Series
 from pacs.signals import instance_stored, studies_stored
 
 logger = logging.getLogger(__name__)
@@ -113,8 +113,21 @@ def instances_ingest(*, sources: Sequence[bytes | Path], origin: IngestOrigin) -
 def _stored_instances(organization: Organization, sop_uids: list[str]) -> dict[str, Instance]:
     if not sop_uids:
         return {}
-    rows = Instance.objects.filter(series__study__organization=organization, sop_instance_uid__in=sop_uids)
-    return {row.sop_instance_uid: row for row in rows.select_related("series__study")}
+    # Looked up by UID alone, the organization checked after: joined to series and studies and filtered
+    # on the organization, PostgreSQL walked every study of the organization whenever its statistics
+    # were older than the last big load (3.5 ms a STOW-RS batch at 150 studies, and growing) instead of
+    # using the UID index. Almost always nothing is found and the second query is not needed.
+    rows = list(
+        Instance.objects.filter(sop_instance_uid__in=sop_uids).only(
+            "series_id", "sop_instance_uid", "file_sha256", "file_path", "file_size"
+        )
+    )
+    if not rows:
+        return {}
+    organization_of_series = dict(
+        Series.objects.filter(pk__in={row.series_id for row in rows}).values_list("pk", "study__organization_id")
+    )
+    return {row.sop_instance_uid: row for row in rows if organization_of_series[row.series_id] == organization.pk}
 
 
 def _store(
@@ -170,7 +183,7 @@ def _index_written(
         instance_ids = index_with_retries(
             items=items,
             organization=origin.organization,
-            on_commit=lambda instances: _after_commit(instances, origin, old_paths),
+            on_commit=lambda instances, new_study_ids: _after_commit(instances, new_study_ids, origin, old_paths),
         )
     except DicomStatusError as exc:
         if len(written) > 1 and exc.status != errors.OUT_OF_RESOURCES:
@@ -255,13 +268,14 @@ def _validate(parsed: ParsedInstance, origin: IngestOrigin) -> None:
         )
 
 
-def _after_commit(instances: list[Instance], origin: IngestOrigin, old_paths: list[str]) -> None:
+def _after_commit(
+    instances: list[Instance], new_study_ids: list[int], origin: IngestOrigin, old_paths: list[str]
+) -> None:
     from pacs.tasks import series_metadata_build_soon
 
     for old_path in old_paths:
         storage.delete(old_path)
-    for series_id in dict.fromkeys(instance.series_id for instance in instances):
-        series_metadata_build_soon(series_id)
+    series_metadata_build_soon(*(instance.series_id for instance in instances))
     for instance in instances:
         instance_stored.send(
             sender=Instance,
@@ -276,5 +290,6 @@ def _after_commit(instances: list[Instance], origin: IngestOrigin, old_paths: li
         sender=Instance,
         organization_id=origin.organization.pk,
         study_ids=list(dict.fromkeys(instance.series.study_id for instance in instances)),
+        new_study_ids=new_study_ids,
         origin_kind=origin.kind,
     )

@@ -18,14 +18,21 @@ from ris.models import Exam
 from worklist.models import LinkMethod, StudyLink
 
 
-def studies_link(*, study_ids: Sequence[int]) -> None:
+def studies_link(*, study_ids: Sequence[int], new_study_ids: Sequence[int] = ()) -> None:
     """Link each study not linked yet to its exam, or list it as unmatched; idempotent.
 
     Called once per ingest batch with the studies that got instances: when they are all linked already
     (every instance of a series after the first) it costs one query, and a batch of new studies costs
-    three or four whatever their number.
+    three or four whatever their number. ``new_study_ids``, studies the batch created, are known to
+    have no link yet and are not looked up.
     """
-    linked = set(StudyLink.objects.filter(study_id__in=study_ids).values_list("study_id", flat=True))
+    new = set(new_study_ids)
+    maybe_linked = [pk for pk in study_ids if pk not in new]
+    linked = (
+        set(StudyLink.objects.filter(study_id__in=maybe_linked).values_list("study_id", flat=True))
+        if maybe_linked
+        else set()
+    )
     studies = list(
         Study.objects.filter(pk__in=[pk for pk in dict.fromkeys(study_ids) if pk not in linked])
         .select_related("patient")
