@@ -25,11 +25,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pynetdicom.association
 from django.conf import settings
 from django.db import close_old_connections, connections
 from pynetdicom import AE, _config, evt
 from pynetdicom.association import Association
+from pynetdicom.dimse_primitives import C_MOVE
 from pynetdicom.events import InterventionEvent
+from pynetdicom.presentation import PresentationContext
+from pynetdicom.service_class import QueryRetrieveServiceClass, ServiceClass
+from pynetdicom.sop_class import uid_to_service_class
 from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 
 from pacs.dimse import associations
@@ -40,8 +45,8 @@ from pacs.dimse.handlers.echo import handle_echo
 from pacs.dimse.handlers.find import handle_find
 from pacs.dimse.handlers.move_get import handle_get, handle_move
 from pacs.dimse.handlers.store import handle_store
+from pacs.dimse.move_scp import move_serve
 from pacs.dimse.network import set_no_delay
-from pacs.dimse.store_requestor import RequestorAssociation, StoreRequestor
 
 logger = logging.getLogger(__name__)
 
@@ -103,22 +108,39 @@ class DimseConfig:
 
 
 class ArchiveAE(AE):
-    """pynetdicom's AE, whose C-MOVE sub-associations may be a :class:`StoreRequestor`.
+    """pynetdicom's AE, whose associations answer C-MOVE with :func:`pacs.dimse.move_scp.move_serve`."""
 
-    pynetdicom's Move SCP opens the sub-association with ``associate`` and the keyword arguments the
-    handler yields; a handler that yields ``store_requestor`` gets that requestor, opened, in place of
-    a pynetdicom association (see :mod:`pacs.dimse.store_requestor` for why).
+
+class _ArchiveQueryRetrieveServiceClass(QueryRetrieveServiceClass):
+    """Query/Retrieve as pynetdicom serves it, but C-MOVE on an :class:`ArchiveAE`'s associations.
+
+    Any other AE in the process (a test's pynetdicom peer, say) keeps pynetdicom's own Move SCP.
     """
 
-    def associate(self, addr: str, port: int, *args: Any, **kwargs: Any) -> Any:
-        requestor = kwargs.pop("store_requestor", None)
-        if isinstance(requestor, StoreRequestor):
-            return RequestorAssociation(requestor).open()
-        return super().associate(addr, port, *args, **kwargs)
+    def _move_scp(self, req: C_MOVE, context: PresentationContext) -> None:
+        if isinstance(self.ae, ArchiveAE):
+            move_serve(self, req, context)
+        else:
+            super()._move_scp(req, context)
+
+
+def _service_class_for(uid: str) -> type[ServiceClass]:
+    service_class = uid_to_service_class(uid)
+    return _ArchiveQueryRetrieveServiceClass if service_class is QueryRetrieveServiceClass else service_class
+
+
+def _move_scp_install() -> None:
+    """Make pynetdicom serve Query/Retrieve requests with :class:`_ArchiveQueryRetrieveServiceClass`.
+
+    pynetdicom chooses a request's service class by SOP Class UID in ``Association._serve_request``,
+    with no hook for an AE to supply its own: the lookup it calls is replaced, once per process.
+    """
+    pynetdicom.association.uid_to_service_class = _service_class_for  # type: ignore[attr-defined]
 
 
 def ae_build(config: DimseConfig) -> AE:
     """The application entity with every context the archive serves and the configured limits."""
+    _move_scp_install()
     ae = ArchiveAE(ae_title=config.ae_title)
     # One by one: assigning the list to ``supported_contexts`` would drop the contexts' roles.
     for context in supported_contexts():

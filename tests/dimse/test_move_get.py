@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +18,14 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless
 from pynetdicom import AE, build_role, evt
 from pynetdicom.sop_class import (
+    CTImageStorage,
     MRImageStorage,
     StudyRootQueryRetrieveInformationModelGet,
     StudyRootQueryRetrieveInformationModelMove,
 )
 
 from pacs import storage
+from pacs.dimse import move_scp
 from pacs.models import Instance, RemoteAE
 from tests.conftest import PYDICOM_TEST_FILES
 from tests.dimse.conftest import ARCHIVE_AE, MODALITY_AE
@@ -153,6 +157,147 @@ def test_partial_failure_reports_counts_and_the_failed_uid(archive, modality, st
     assert final_status.NumberOfFailedSuboperations == 1
     assert final_identifier.FailedSOPInstanceUIDList == mr.SOPInstanceUID
     assert len(list(storescp.iterdir())) == 1
+
+
+@dataclass
+class Destination:
+    """A pynetdicom Storage SCP as the Move Destination: the status it answers per SOP Instance UID."""
+
+    statuses: dict[str, int] = field(default_factory=dict)
+    delay: float = 0.0
+    received: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def handle_store(self, event: evt.Event) -> int:
+        time.sleep(self.delay)
+        uid = str(event.request.AffectedSOPInstanceUID)
+        with self.lock:
+            self.received.append(uid)
+        return self.statuses.get(uid, 0x0000)
+
+
+@pytest.fixture
+def destination(modality: RemoteAE) -> Iterator[Destination]:
+    destination = Destination()
+    ae = AE(ae_title=MODALITY_AE)
+    ae.add_supported_context(CTImageStorage, ExplicitVRLittleEndian)
+    server = ae.start_server(
+        ("127.0.0.1", modality.port), block=False, evt_handlers=[(evt.EVT_C_STORE, destination.handle_store)]
+    )
+    try:
+        yield destination
+    finally:
+        server.shutdown()
+
+
+def _ct_series(ingest, org, count: int) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
+    """``count`` CT instances of one series stored for ``org``: the study UID and the SOP Instance UIDs."""
+    original = pydicom.dcmread(PYDICOM_TEST_FILES / "CT_small.dcm")
+    copies, uids = [], []
+    for number in range(1, count + 1):
+        original.SOPInstanceUID = f"{original.SeriesInstanceUID}.{number}"
+        original.InstanceNumber = number
+        buffer = io.BytesIO()
+        original.save_as(buffer)
+        copies.append(buffer.getvalue())
+        uids.append(original.SOPInstanceUID)
+    ingest(org, *copies)
+    return original.StudyInstanceUID, uids
+
+
+def test_warnings_and_failures_at_the_destination_are_counted(archive, destination, ingest, org_alpha):
+    study_uid, uids = _ct_series(ingest, org_alpha, 5)
+    destination.statuses = {uids[1]: 0xB000, uids[3]: 0xA700, uids[4]: 0x1234}  # unknown: a failure
+    responses = _move(archive, _study_identifier(study_uid))
+    final, identifier = responses[-1]
+    assert final.Status == 0xB000
+    assert (final.NumberOfCompletedSuboperations, final.NumberOfWarningSuboperations) == (2, 1)
+    assert final.NumberOfFailedSuboperations == 2
+    assert list(identifier.FailedSOPInstanceUIDList) == [uids[3], uids[4]]
+    assert destination.received == uids
+
+
+def test_every_sub_operation_failed_is_0xA702(archive, destination, ingest, org_alpha):
+    study_uid, uids = _ct_series(ingest, org_alpha, 3)
+    destination.statuses = dict.fromkeys(uids, 0xA700)
+    final, identifier = _move(archive, _study_identifier(study_uid))[-1]
+    assert (final.Status, final.NumberOfFailedSuboperations, final.NumberOfCompletedSuboperations) == (0xA702, 3, 0)
+    assert list(identifier.FailedSOPInstanceUIDList) == uids
+
+
+def test_cancel_stops_the_move_and_every_instance_sent_is_counted(archive, destination, ingest, org_alpha):
+    study_uid, uids = _ct_series(ingest, org_alpha, 40)
+    destination.delay = 0.02
+    ae = AE(ae_title=MODALITY_AE)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
+    association = ae.associate(archive.host, archive.port, ae_title=ARCHIVE_AE)
+    assert association.is_established
+    context_id = association.accepted_contexts[0].context_id
+    try:
+        responses = []
+        for status, identifier in association.send_c_move(
+            _study_identifier(study_uid), MODALITY_AE, StudyRootQueryRetrieveInformationModelMove, msg_id=11
+        ):
+            responses.append((status, identifier))
+            if status.Status == 0xFF00 and len(responses) == 1:
+                association.send_c_cancel(11, context_id)
+    finally:
+        association.release()
+    final, identifier = responses[-1]
+    assert final.Status == 0xFE00
+    done = final.NumberOfCompletedSuboperations + final.NumberOfFailedSuboperations
+    assert final.NumberOfRemainingSuboperations > 0
+    assert done + final.NumberOfRemainingSuboperations == 40
+    assert list(identifier.FailedSOPInstanceUIDList or []) == []
+    # What reached the destination is what the counts say: the sub-operation under way was waited for.
+    assert destination.received == uids[:done]
+
+
+def test_a_requestor_that_aborts_midway_stops_the_sub_operations(archive, destination, ingest, org_alpha):
+    study_uid, _uids = _ct_series(ingest, org_alpha, 40)
+    destination.delay = 0.02
+    ae = AE(ae_title=MODALITY_AE)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
+    association = ae.associate(archive.host, archive.port, ae_title=ARCHIVE_AE)
+    assert association.is_established
+    for status, _identifier in association.send_c_move(
+        _study_identifier(study_uid), MODALITY_AE, StudyRootQueryRetrieveInformationModelMove
+    ):
+        if status.Status == 0xFF00:
+            association.abort()
+            break
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        before = len(destination.received)
+        time.sleep(0.2)
+        if len(destination.received) == before:
+            break
+    assert len(destination.received) < 40
+    # The archive serves the next request as usual.
+    assert _move(archive, _study_identifier(study_uid))[-1][0].NumberOfCompletedSuboperations == 40
+
+
+def test_move_with_a_bad_identifier_is_0xA900_and_opens_no_sub_association(archive, modality):
+    identifier = Dataset()
+    identifier.QueryRetrieveLevel = "SERIES"  # no Series Instance UID
+    identifier.StudyInstanceUID = "1.2.3"
+    # Nothing listens at the destination's port: trying to associate would have answered 0xA801.
+    final, _identifier = _move(archive, identifier)[-1]
+    assert final.Status == 0xA900
+    assert "SeriesInstanceUID is required" in final.ErrorComment
+
+
+def test_more_matches_than_the_counts_can_hold_are_refused(archive, destination, ingest, org_alpha, monkeypatch):
+    monkeypatch.setattr(move_scp, "MAXIMUM_SUB_OPERATIONS", 2)  # 65535 in earnest
+    study_uid, _uids = _ct_series(ingest, org_alpha, 3)
+    final, _identifier = _move(archive, _study_identifier(study_uid))[-1]
+    assert final.Status == 0xC516
+    assert destination.received == []
+
+
+def test_move_of_nothing_is_success_with_no_sub_operations(archive, modality):
+    final, _identifier = _move(archive, _study_identifier("1.2.3.4"))[-1]
+    assert (final.Status, final.NumberOfCompletedSuboperations, final.NumberOfFailedSuboperations) == (0, 0, 0)
 
 
 def test_move_to_an_unknown_destination_is_0xA801(archive, modality, ingest, org_alpha):

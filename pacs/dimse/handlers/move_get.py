@@ -4,10 +4,13 @@ The identifier names what to retrieve by its unique keys (PS3.4 C.4.2.2.1, basel
 retrieve): a single value at each level above the Query/Retrieve Level and a list of UIDs at it. The
 instances are selected inside the calling AE's organization and sent by C-STORE sub-operations: over a
 new association to the Move Destination for C-MOVE, over the requesting association for C-GET.
-pynetdicom sends a Pending response with the remaining, completed, failed and warning counts after
-each sub-operation, of which at most one per ``PENDING_INTERVAL_SECONDS`` goes out (see
+
+C-MOVE: :func:`handle_move` resolves the request into a :class:`~pacs.dimse.move_scp.MovePlan` and
+:mod:`pacs.dimse.move_scp` runs the sub-operations. C-GET: :func:`handle_get` yields to pynetdicom's Get
+SCP, which sends a Pending response with the remaining, completed, failed and warning counts after each
+sub-operation, of which at most one per ``PENDING_INTERVAL_SECONDS`` goes out (see
 :func:`pending_throttled`), and the final response with the Failed SOP Instance UID List when some
-failed (PS3.4 C.4.2.1.4 and C.4.3.1.4).
+failed (PS3.4 C.4.3.1.4).
 
 An instance goes in its stored transfer syntax when the receiver accepted it for the SOP Class, and is
 otherwise converted by the codec module to a syntax the receiver accepted; one that cannot be converted
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -32,15 +36,17 @@ from pydicom.uid import UID
 from pynetdicom import _config, evt
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import C_GET, C_MOVE
+from pynetdicom.dsutils import encode
 from pynetdicom.sop_class import (
     PatientRootQueryRetrieveInformationModelGet,
     PatientRootQueryRetrieveInformationModelMove,
-    Verification,
 )
 
+from pacs import storage
 from pacs.dimse.associations import AssociationRegistry, Peer
 from pacs.dimse.contexts import accepted_for_sending, sending_offers, sub_association_contexts
-from pacs.dimse.store_requestor import StoreRequestor
+from pacs.dimse.move_scp import MOVE_DESTINATION_UNKNOWN, PENDING_INTERVAL_SECONDS, MovePlan
+from pacs.dimse.store_requestor import NotSendable, Outgoing, StoreRequestor, part10_data_set
 from pacs.ingest import DicomStatusError
 from pacs.models import RemoteAE, Study
 from pacs.retrieve import codecs
@@ -55,12 +61,14 @@ _config.STORE_SEND_CHUNKED_DATASET = True
 
 PENDING = 0xFF00
 CANCEL = 0xFE00
-# Pending responses are optional (PS3.4 C.4.2.1.4, C.4.3.1.4). One per sub-operation, pynetdicom's way,
-# was a fifth to a third of a C-MOVE's time in py-spy; a few per second still show the progress.
-PENDING_INTERVAL_SECONDS = 0.1
 IDENTIFIER_DOES_NOT_MATCH = 0xA900  # PS3.4 C.4.2.1.5 and C.4.3.1.5
 UNABLE_TO_CALCULATE_MATCHES = 0xA701
 UNABLE_TO_PROCESS = 0xC000
+
+# What file_readahead asks for: a CT slice whole, only the start of a large file, so that a few
+# multi-gigabyte files ahead cannot flood the page cache (the kernel's own readahead follows a file as
+# it is read).
+_READAHEAD_BYTES = 8 << 20
 
 _PATIENT_ROOT = (PatientRootQueryRetrieveInformationModelMove, PatientRootQueryRetrieveInformationModelGet)
 
@@ -156,10 +164,10 @@ class StoredFile(Dataset):
     """An instance to send exactly as stored: only its identifying UIDs and syntax, and its file's path.
 
     Its data set goes out as the file holds it, never decoded and encoded again: the archive's
-    :class:`StoreRequestor` (C-MOVE, sends to a remote AE) reads it from ``stored_path``, and for C-GET
-    :func:`send_c_store` hands pynetdicom the path to stream. pynetdicom's Move and Get SCPs want a
-    ``Dataset`` for each sub-operation, which this is, and count a failed one by its SOP Instance UID,
-    which it carries.
+    :class:`StoreRequestor` (the SCU's C-STORE) reads it from ``stored_path``, and for C-GET
+    :func:`send_c_store` hands pynetdicom the path to stream. pynetdicom's Get SCP wants a ``Dataset``
+    for each sub-operation, which this is, and counts a failed one by its SOP Instance UID, which it
+    carries.
     """
 
     def __init__(self, instance: StoredInstance, path: Path) -> None:
@@ -214,6 +222,52 @@ def dataset_for_sending(instance: StoredInstance, accepted: dict[str, list[str]]
         return _unsendable(instance)
 
 
+def outgoing_prepare(instance: StoredInstance, accepted: dict[str, list[str]]) -> Outgoing:
+    """The instance encoded for a C-STORE the receiver accepts; :class:`NotSendable` when there is none.
+
+    In its stored syntax the data set is the file's bytes after its File Meta Information; otherwise the
+    instance is read and converted (the codec module decides which conversions exist).
+    """
+    syntax = transfer_syntax_choose(instance, accepted)
+    if syntax is None:
+        raise NotSendable(
+            f"the receiver accepts none of the syntaxes {UID(instance.transfer_syntax_uid).name} converts to"
+        )
+    if syntax == instance.transfer_syntax_uid:
+        path = storage.absolute_path(instance.file_path)
+        try:
+            body = part10_data_set(path)
+        except FileNotFoundError as exc:
+            raise NotSendable(f"its file {instance.file_path} is missing") from exc
+        except (OSError, ValueError) as exc:
+            raise NotSendable(f"its file {instance.file_path} cannot be read: {exc}") from exc
+    else:
+        try:
+            dataset = instance_dataset(instance, transfer_syntax=syntax)
+        except (RetrieveError, OSError) as exc:
+            raise NotSendable(str(exc)) from exc
+        target = UID(syntax)
+        encoded = encode(dataset, target.is_implicit_VR, target.is_little_endian, target.is_deflated)
+        if encoded is None:
+            raise NotSendable(f"it cannot be encoded in {target.name}")
+        body = encoded
+    return Outgoing(instance.sop_class_uid, instance.sop_uid, syntax, body)
+
+
+def file_readahead(instance: StoredInstance) -> None:
+    """Have the kernel read the instance's file into the page cache in the background (best effort)."""
+    try:
+        descriptor = os.open(storage.absolute_path(instance.file_path), os.O_RDONLY)
+    except OSError:
+        return  # a missing file fails when it is prepared, with the reason
+    try:
+        os.posix_fadvise(descriptor, 0, _READAHEAD_BYTES, os.POSIX_FADV_WILLNEED)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
 def _unsendable(instance: StoredInstance) -> Dataset:
     stand_in = Dataset()
     stand_in.SOPClassUID = instance.sop_class_uid
@@ -246,11 +300,8 @@ def _select(event: evt.Event, peer: Peer, patient_root: bool) -> list[StoredInst
 
 
 def _sub_operations(
-    event: evt.Event, instances: list[StoredInstance], receiver: dict[str, list[str]] | StoreRequestor
+    event: evt.Event, instances: list[StoredInstance], accepted: dict[str, list[str]]
 ) -> Iterator[tuple[int | Dataset, Dataset | None]]:
-    # A C-MOVE's requestor knows what the destination accepted only once pynetdicom has opened it,
-    # which happens before the first sub-operation is asked for, that is, before this line runs.
-    accepted = receiver.accepted_for_sending() if isinstance(receiver, StoreRequestor) else receiver
     with pending_throttled(event.assoc):
         for instance in instances:
             if event.is_cancelled:
@@ -261,7 +312,7 @@ def _sub_operations(
 
 @contextmanager
 def pending_throttled(association: Association) -> Iterator[None]:
-    """While the sub-operations run, send at most one Pending C-MOVE/C-GET response per interval.
+    """While the sub-operations run, send at most one Pending C-GET (or C-MOVE) response per interval.
 
     pynetdicom's retrieve SCP sends one after every sub-operation through the association's DIMSE
     provider; the final response, sent after the handler's last yield, is not Pending and always goes.
@@ -304,10 +355,11 @@ def handle_get(event: evt.Event, registry: AssociationRegistry) -> Iterator[Any]
     yield from _sub_operations(event, instances, accepted)
 
 
-def handle_move(event: evt.Event, registry: AssociationRegistry) -> Iterator[Any]:
-    """EVT_C_MOVE: the destination, the number of sub-operations, then one C-STORE per instance.
+def handle_move(event: evt.Event, registry: AssociationRegistry) -> MovePlan:
+    """EVT_C_MOVE: the destination and the instances, for :mod:`pacs.dimse.move_scp` to send.
 
-    The sub-association is a :class:`StoreRequestor` (see :class:`pacs.dimse.server.ArchiveAE`).
+    Raises :class:`DicomStatusError` with the status to answer when the request cannot be served: an
+    unknown Move Destination (0xA801), an identifier that does not fit its level, a database failure.
     """
     peer = registry.peer(event.assoc)
     registry.note(event.assoc, "C-MOVE")
@@ -315,34 +367,17 @@ def handle_move(event: evt.Event, registry: AssociationRegistry) -> Iterator[Any
     destination = RemoteAE.objects.filter(organization=peer.organization, ae_title=destination_title).first()
     if destination is None:
         logger.warning("C-MOVE by %s to unknown destination %r", peer.description, destination_title)
-        yield None, None  # pynetdicom answers "Move Destination unknown" (0xA801)
-        return
-    try:
-        instances = _select(event, peer, patient_root=str(event.context.abstract_syntax) in _PATIENT_ROOT)
-    except DicomStatusError as exc:
-        # pynetdicom opens the sub-association before it takes a status: the smallest one is enough.
-        yield destination.host, destination.port, _sub_association(event, destination, {})
-        yield 1
-        yield _status(exc.status, exc.short_comment), None
-        return
+        raise DicomStatusError(MOVE_DESTINATION_UNKNOWN, f"Move Destination {destination_title!r} unknown")
+    instances = _select(event, peer, patient_root=str(event.context.abstract_syntax) in _PATIENT_ROOT)
     logger.info("C-MOVE by %s: %d instances to %s", peer.description, len(instances), destination)
-    arguments = _sub_association(event, destination, sending_offers(instances))
-    yield destination.host, destination.port, arguments
-    yield len(instances)
-    yield from _sub_operations(event, instances, arguments["store_requestor"])
-
-
-def _sub_association(event: evt.Event, destination: RemoteAE, offers: dict[str, set[str]]) -> dict[str, Any]:
-    """What the handler yields for :class:`pacs.dimse.server.ArchiveAE` to open the sub-association."""
     ae = event.assoc.ae
     requestor = StoreRequestor(
         host=destination.host,
         port=destination.port,
         calling_ae_title=ae.ae_title,
         called_ae_title=destination.ae_title,
-        # With nothing to send (a failure to report), the sub-association only needs a valid context.
-        contexts=sub_association_contexts(offers or {Verification: set()}),
+        contexts=sub_association_contexts(sending_offers(instances)),
         timeout=ae.network_timeout or ae.dimse_timeout or 30.0,
         connect_timeout=ae.connection_timeout,
     )
-    return {"store_requestor": requestor}
+    return MovePlan(requestor=requestor, instances=instances, prepare=outgoing_prepare, readahead=file_readahead)
