@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import Browser, BrowserContext, Page, Response, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Request, Response, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 CHROMIUM = "/usr/bin/chromium"
@@ -39,7 +39,10 @@ POLL_SECONDS = 0.25
 STALL_SECONDS = 20.0
 _PROBE = (Path(__file__).resolve().parent / "probe.js").read_text()
 # The probe's notes without the per-frame table, which is large and stays in the page.
-_STATE_READ = "() => window.__bench ? { ...window.__bench, frames: undefined, now: performance.now() } : null"
+_STATE_READ = (
+    "() => window.__bench ? "
+    "{ ...window.__bench, frames: undefined, now: performance.now(), timeOrigin: performance.timeOrigin } : null"
+)
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,17 @@ def timed_open(
             result.frame_encoding = response.headers.get("content-encoding", "identity")
 
     page.on("response", first_frame_seen)
+    # A viewer may read the series' Pixel Data in a worker, whose Resource Timing the page's probe does
+    # not see; Playwright reports the worker's requests with the page's, with their timing.
+    pixel_data_url = re.compile(probe.series_pixel_data_url_pattern)
+    pixel_data_ends: list[float] = []  # epoch milliseconds
+
+    def pixel_data_finished(request: Request) -> None:
+        answer = request.response()
+        if pixel_data_url.search(request.url) and answer is not None and answer.status < 400:
+            pixel_data_ends.append(request.timing["startTime"] + request.timing["responseEnd"])
+
+    page.on("requestfinished", pixel_data_finished)
     start = time.monotonic()
     response = page.goto(url, wait_until="commit", timeout=time_limit * 1000)
     state: dict = {}
@@ -153,6 +167,8 @@ def timed_open(
             # A page that navigates again (a redirect, a reload) has a new probe: keep polling it.
             if "context was destroyed" not in str(exc):
                 raise
+        if state.get("framesDone") is None and pixel_data_ends and state.get("timeOrigin"):
+            state["framesDone"] = state["seriesPixelData"] = pixel_data_ends[0] - state["timeOrigin"]
         if response is not None and response.status >= 400:
             result.problem, result.failed = f"the page answered {response.status}", True
             break

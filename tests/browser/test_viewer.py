@@ -190,6 +190,34 @@ def test_without_the_pixel_data_resource_the_series_loads_frame_by_frame(page, l
     assert len(set(frame_requests)) == PHANTOM_SLICES
 
 
+def _middle_slice_once_prefetched(page: Page) -> tuple[np.ndarray, str]:
+    card = page.locator(".series-card").first
+    expect(card.locator(".progress")).to_have_class(re.compile("complete"), timeout=60_000)
+    first = canvas_until(page, lambda canvas: canvas.grey.max() < 30)
+    go_to_middle_slice(page)
+    canvas_until(page, lambda canvas: canvas.mean > first.mean + 10)
+    page.wait_for_timeout(300)  # a render still queued would otherwise be read half-way
+    return canvas_read(page).grey, page.locator(".overlay-br").inner_text()
+
+
+def test_slices_decoded_from_the_series_response_match_the_image_loaders(page, live_url, radiologist, ct_study):  # type: ignore[no-untyped-def]
+    """The series response's frames are decoded in the viewer's own worker, not by the image loader:
+    the same slice, in the same default window, must look the same either way, to the grey level."""
+    open_viewer(page, live_url, ct_study)
+    from_series, window = _middle_slice_once_prefetched(page)
+    page.route("**/pixeldata", lambda route: route.fulfill(status=404, body="not here"))
+    page.reload()
+    expect(page.locator("#viewer-app")).to_have_attribute("data-state", "ready", timeout=30_000)
+    from_loader, loader_window = _middle_slice_once_prefetched(page)
+    assert window == loader_window
+    # A narrow default window (the brain's): one Hounsfield unit off shows as several grey levels.
+    width = re.search(r"W: (\d+)", window)
+    assert width is not None and int(width.group(1)) <= 100, window
+    assert from_series.shape == from_loader.shape
+    assert from_series.std() > 10  # an image, not a blank viewport
+    assert np.abs(from_series - from_loader).max() <= 1
+
+
 @pytest.mark.parametrize("name", ["MR_small_RLE.dcm", "MR_small_jp2klossless.dcm", "SC_rgb_jpeg_dcmtk.dcm"])
 def test_compressed_studies_arrive_single_part_and_draw(page, live_url, radiologist, ingest, org_alpha, name):  # type: ignore[no-untyped-def]
     """The viewer asks for each frame as a single part payload in its stored syntax and decodes it."""

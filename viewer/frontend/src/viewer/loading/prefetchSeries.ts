@@ -35,13 +35,21 @@ export async function seriesPrefetch(
     failed: 0,
   };
   report(progress);
+  // Images arrive faster than a screen refreshes: the progress is drawn at most once a frame.
+  let reportPending = false;
   const count = (ok: boolean): void => {
     if (ok) {
       progress.loaded += 1;
     } else {
       progress.failed += 1;
     }
-    report(progress);
+    if (!reportPending) {
+      reportPending = true;
+      requestAnimationFrame(() => {
+        reportPending = false;
+        report(progress);
+      });
+    }
   };
   const queue = await seriesPixelDataLoad(stack, {
     onImage: count,
@@ -64,6 +72,7 @@ export async function seriesPrefetch(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  report(progress);
 }
 
 /** Prefetch series one after another, in the order given (the displayed ones first). */

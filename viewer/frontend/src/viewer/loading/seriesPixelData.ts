@@ -3,30 +3,28 @@
  * instead of one request per frame: a 2,000-slice CT is one streamed response, not 2,000 round trips
  * through the server.
  *
- * Each part is located by its Content-Location, the BulkDataURI of its instance's Pixel Data in the
- * metadata (PS3.18 10.4.3.3.6): a compressed instance has a part per frame, an uncompressed one a single
- * part that holds its frames end to end. The bytes go to the DICOM image loader through Cornerstone's
- * compressed frame registry (a metadata provider of the COMPRESSED_FRAME_DATA module, which the wadors
- * loader asks before it goes to the network), so each image is made exactly as for a frame fetched
- * alone, decoded in the loader's workers.
+ * The response is read in a worker (seriesPixelDataWorker.ts), which finds each part by its
+ * Content-Location, the BulkDataURI of its instance's Pixel Data in the metadata (PS3.18 10.4.3.3.6): a
+ * compressed instance has a part per frame, an uncompressed one a single part that holds its frames end to
+ * end. Uncompressed grey frames come back decoded and go straight into the cache (decodedImage.ts); the
+ * rest go to the DICOM image loader through Cornerstone's compressed frame registry (a metadata provider
+ * of the COMPRESSED_FRAME_DATA module, which the wadors loader asks before it goes to the network), so each
+ * such image is made exactly as for a frame fetched alone, decoded in the loader's workers.
  */
 
 import { Enums, cache, imageLoader, metaData } from "@cornerstonejs/core";
 
 import type { SeriesStack } from "../display/seriesStack";
 import { Tag, stringValue } from "../dicomweb/tags";
-import { MultipartReader, boundaryOf } from "./multipartReader";
+import { decodedImageCache, workerDecodableFormat } from "./decodedImage";
+import type { NativePixelFormat } from "./nativeFrames";
+import type { DecodedFrameMessage, InstancePlan, ToPage, ToWorker } from "./seriesPixelDataProtocol";
 
 const COMPRESSED_FRAME_DATA = "compressedFrameData";
 const PIXEL_DATA_ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
-// Images being made at once: enough to keep the decode workers busy, few enough that the frames
-// waiting for them hold little memory (the response is read no faster than they are made).
-const IN_FLIGHT = 8;
-const LOCATION = /\/instances\/([^/]+)\/bulk\/7FE00010$/i;
-const TRANSFER_SYNTAX = /transfer-syntax=([0-9.]+)/i;
-// What the archive sends uncompressed frames as: Explicit VR Little Endian (PS3.18 8.7.3.3.2), or
-// Implicit from a server that names the stored syntax.
-const NATIVE_SYNTAXES = new Set(["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]);
+// Encoded frames handed to the image loader at once: enough to keep its decode workers busy, few enough
+// that the frames waiting for them hold little memory (the worker sends more only as these are made).
+const ENCODED_IN_FLIGHT = 8;
 
 interface FrameBytes {
   pixelData: Uint8Array;
@@ -53,6 +51,21 @@ export interface PixelDataLoad {
   shouldStop: () => boolean;
 }
 
+/** Each instance of the stack with its image ids in frame order, and how the worker may decode it. */
+function instancePlans(stack: SeriesStack): InstancePlan[] {
+  const plans = new Map<string, InstancePlan>();
+  for (const [imageId, instance] of stack.instanceByImageId) {
+    const sop = stringValue(instance, Tag.SOPInstanceUID);
+    const plan = plans.get(sop);
+    if (plan) {
+      plan.imageIds.push(imageId);
+    } else {
+      plans.set(sop, { sopInstanceUID: sop, imageIds: [imageId], format: workerDecodableFormat(imageId) });
+    }
+  }
+  return [...plans.values()];
+}
+
 /**
  * Load the series' frames from its Pixel Data resource; resolve with the image ids it could not load
  * (all of them when the server does not offer the resource), in a new array the caller may consume, to
@@ -63,24 +76,40 @@ export async function seriesPixelDataLoad(
   { onImage, shouldStop }: PixelDataLoad,
 ): Promise<string[]> {
   registryInstall();
-  // Each instance's image ids, in frame order (the stack lists an instance's frames one after another).
-  const framesBySop = new Map<string, string[]>();
-  for (const [imageId, instance] of stack.instanceByImageId) {
-    const sop = stringValue(instance, Tag.SOPInstanceUID);
-    const frames = framesBySop.get(sop) ?? [];
-    frames.push(imageId);
-    framesBySop.set(sop, frames);
+  const instances = instancePlans(stack);
+  const formats = new Map<string, NativePixelFormat>();
+  for (const plan of instances) {
+    for (const imageId of plan.format ? plan.imageIds : []) {
+      formats.set(imageId, plan.format as NativePixelFormat);
+    }
   }
   const done = new Set<string>();
-  const url = `${stack.seriesUrl}/pixeldata`;
   const inFlight = new Set<Promise<void>>();
-  const partsSeen = new Map<string, number>();
-  let reader: MultipartReader | null = null;
+  let worker: Worker;
+  try {
+    worker = new Worker(new URL("./seriesPixelDataWorker.ts", import.meta.url), { type: "module" });
+  } catch (error) {
+    console.warn("No worker for the series pixel data; loading frame by frame", error);
+    return [...stack.imageIds];
+  }
+  const send = (message: ToWorker): void => worker.postMessage(message);
+  let stopped = false;
+  const stop = (): void => {
+    if (!stopped) {
+      stopped = true;
+      send({ type: "stop" });
+    }
+  };
 
-  const imageMake = (imageId: string, frame: FrameBytes): void => {
+  const encodedMake = (imageId: string, frame: FrameBytes): void => {
+    if (stopped || shouldStop()) {
+      stop(); // what the cache cannot hold is left to the caller, which stops there too
+      return;
+    }
     done.add(imageId);
     if (cache.getImageLoadObject(imageId)) {
       onImage(true); // shown or prefetched already: the bytes are not needed
+      send({ type: "credit", count: 1 });
       return;
     }
     received.set(imageId, frame);
@@ -93,49 +122,72 @@ export async function seriesPixelDataLoad(
       .finally(() => {
         received.delete(imageId);
         inFlight.delete(made);
+        send({ type: "credit", count: 1 });
       });
     inFlight.add(made);
   };
 
-  try {
-    const response = await fetch(url, { headers: { Accept: PIXEL_DATA_ACCEPT }, credentials: "same-origin" });
-    if (!response.ok || !response.body) {
-      console.warn(`Series pixel data not available (HTTP ${response.status}); loading frame by frame`);
-      return [...stack.imageIds];
+  const decodedTake = (frame: DecodedFrameMessage): void => {
+    if (stopped || shouldStop()) {
+      stop();
+      return;
     }
-    reader = new MultipartReader(response.body, boundaryOf(response.headers.get("Content-Type")));
-    for (let part = await reader.next(); part; part = await reader.next()) {
-      if (shouldStop()) {
-        reader.cancel();
-        break;
-      }
-      const sop = LOCATION.exec(part.headers.get("content-location") ?? "")?.[1];
-      const frames = sop ? framesBySop.get(sop) : undefined;
-      const transferSyntaxUid = TRANSFER_SYNTAX.exec(part.headers.get("content-type") ?? "")?.[1];
-      if (!sop || !frames || !transferSyntaxUid) {
-        continue; // an instance the stack does not show
-      }
-      const seen = partsSeen.get(sop) ?? 0;
-      partsSeen.set(sop, seen + 1);
-      if (!NATIVE_SYNTAXES.has(transferSyntaxUid) || frames.length === 1) {
-        if (seen < frames.length) {
-          imageMake(frames[seen], { pixelData: part.body, transferSyntaxUid });
-        }
-      } else {
-        // Uncompressed frames are the same size, end to end in the instance's Pixel Data.
-        const size = part.body.length / frames.length;
-        frames.forEach((imageId, index) => {
-          imageMake(imageId, { pixelData: part.body.slice(index * size, (index + 1) * size), transferSyntaxUid });
-        });
-      }
-      while (inFlight.size >= IN_FLIGHT) {
-        await Promise.race(inFlight);
-      }
+    const format = formats.get(frame.imageId);
+    done.add(frame.imageId);
+    if (!format || cache.getImageLoadObject(frame.imageId)) {
+      onImage(true); // shown or prefetched already
+      return;
     }
-  } catch (error) {
-    reader?.cancel();
-    console.warn("Series pixel data stopped; loading the rest frame by frame", error);
-  }
+    try {
+      decodedImageCache(frame.imageId, frame, format);
+      onImage(true);
+    } catch {
+      // The cache refused it (full): the caller stops on a full cache as well.
+      done.delete(frame.imageId);
+      stop();
+    }
+  };
+
+  const ended = new Promise<void>((resolve) => {
+    worker.onerror = (event) => {
+      console.warn("The series pixel data worker failed; loading the rest frame by frame", event.message);
+      resolve();
+    };
+    worker.onmessage = (event: MessageEvent<ToPage>) => {
+      const message = event.data;
+      switch (message.type) {
+        case "decoded":
+          for (const frame of message.frames) {
+            decodedTake(frame);
+          }
+          return;
+        case "encoded":
+          encodedMake(message.imageId, { pixelData: message.bytes, transferSyntaxUid: message.transferSyntaxUid });
+          return;
+        case "unavailable":
+          console.warn(`Series pixel data not available (HTTP ${message.status}); loading frame by frame`);
+          resolve();
+          return;
+        case "failed":
+          if (!stopped) {
+            console.warn("Series pixel data stopped; loading the rest frame by frame", message.message);
+          }
+          resolve();
+          return;
+        case "done":
+          resolve();
+      }
+    };
+  });
+  send({
+    type: "start",
+    url: new URL(`${stack.seriesUrl}/pixeldata`, document.baseURI).href,
+    accept: PIXEL_DATA_ACCEPT,
+    instances,
+    encodedCredit: ENCODED_IN_FLIGHT,
+  });
+  await ended;
+  worker.terminate();
   await Promise.all(inFlight);
   return stack.imageIds.filter((imageId) => !done.has(imageId));
 }

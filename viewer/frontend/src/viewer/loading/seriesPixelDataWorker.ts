@@ -1,0 +1,124 @@
+/**
+ * Reads a series' Pixel Data response off the page's thread: the multipart parts as they stream in,
+ * uncompressed grey frames decoded here (nativeFrames.ts) and moved to the page ready to cache, every
+ * other part's bytes moved to the page for the DICOM image loader's decode workers.
+ *
+ * The protocol is in seriesPixelDataProtocol.ts. Encoded parts are sent against credit, so a page that
+ * decodes slower than the network brings them does not pile up the whole series in memory.
+ */
+
+import { MultipartReader, boundaryOf } from "./multipartReader";
+import { nativeFrameBytes, nativeFrameDecode } from "./nativeFrames";
+import type { DecodedFrameMessage, InstancePlan, ToPage, ToWorker } from "./seriesPixelDataProtocol";
+
+const LOCATION = /\/instances\/([^/]+)\/bulk\/7FE00010$/i;
+const TRANSFER_SYNTAX = /transfer-syntax=([0-9.]+)/i;
+// How the archive sends uncompressed frames: Explicit VR Little Endian (PS3.18 8.7.3.3.2), or Implicit
+// from a server that names the stored syntax.
+const NATIVE_SYNTAXES = new Set(["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]);
+const DECODED_BATCH = 8;
+
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+let reader: MultipartReader | null = null;
+let stopped = false;
+let credit = 0;
+let creditWaiter: (() => void) | null = null;
+let decoded: DecodedFrameMessage[] = [];
+
+function post(message: ToPage, transfer: Transferable[] = []): void {
+  scope.postMessage(message, transfer);
+}
+
+function ownBuffer(bytes: Uint8Array): Transferable[] {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? [bytes.buffer] : [];
+}
+
+async function creditTake(): Promise<void> {
+  while (credit <= 0 && !stopped) {
+    await new Promise<void>((resolve) => {
+      creditWaiter = resolve;
+    });
+  }
+  credit -= 1;
+}
+
+function decodedFlush(): void {
+  if (decoded.length > 0 && !stopped) {
+    post({ type: "decoded", frames: decoded }, decoded.map((frame) => frame.buffer));
+  }
+  decoded = [];
+}
+
+async function encodedSend(imageId: string, bytes: Uint8Array, transferSyntaxUid: string): Promise<void> {
+  decodedFlush();
+  await creditTake();
+  if (!stopped) {
+    post({ type: "encoded", imageId, bytes, transferSyntaxUid }, ownBuffer(bytes));
+  }
+}
+
+async function seriesRead(url: string, accept: string, instances: InstancePlan[], encodedCredit: number): Promise<void> {
+  credit = encodedCredit;
+  const plans = new Map(instances.map((plan) => [plan.sopInstanceUID, plan]));
+  const partsSeen = new Map<string, number>();
+  const response = await fetch(url, { headers: { Accept: accept }, credentials: "same-origin" });
+  if (!response.ok || !response.body) {
+    post({ type: "unavailable", status: response.status });
+    return;
+  }
+  reader = new MultipartReader(response.body, boundaryOf(response.headers.get("Content-Type")));
+  for (let part = await reader.next(); part && !stopped; part = await reader.next()) {
+    const sop = LOCATION.exec(part.headers.get("content-location") ?? "")?.[1];
+    const plan = sop ? plans.get(sop) : undefined;
+    const transferSyntaxUid = TRANSFER_SYNTAX.exec(part.headers.get("content-type") ?? "")?.[1];
+    if (!sop || !plan || !transferSyntaxUid) {
+      continue; // an instance the stack does not show
+    }
+    const seen = partsSeen.get(sop) ?? 0;
+    partsSeen.set(sop, seen + 1);
+    const frames = plan.imageIds;
+    const native = NATIVE_SYNTAXES.has(transferSyntaxUid);
+    if (native && plan.format && part.body.byteLength === nativeFrameBytes(plan.format) * frames.length) {
+      const size = nativeFrameBytes(plan.format);
+      for (let index = 0; index < frames.length && !stopped; index += 1) {
+        const started = performance.now();
+        const whole = frames.length === 1;
+        const bytes = whole ? part.body : part.body.subarray(index * size, (index + 1) * size);
+        const frame = nativeFrameDecode(bytes, plan.format, whole);
+        const { pixels, ...rest } = frame;
+        decoded.push({ imageId: frames[index], buffer: pixels.buffer as ArrayBuffer, ...rest, decodeMs: performance.now() - started });
+        if (decoded.length >= DECODED_BATCH) {
+          decodedFlush();
+        }
+      }
+    } else if (native && frames.length > 1) {
+      // Uncompressed frames are the same size, end to end in the instance's Pixel Data.
+      const size = part.body.byteLength / frames.length;
+      for (let index = 0; index < frames.length && !stopped; index += 1) {
+        await encodedSend(frames[index], part.body.slice(index * size, (index + 1) * size), transferSyntaxUid);
+      }
+    } else if (seen < frames.length) {
+      await encodedSend(frames[seen], part.body, transferSyntaxUid);
+    }
+  }
+  decodedFlush();
+}
+
+scope.onmessage = (event: MessageEvent<ToWorker>) => {
+  const message = event.data;
+  if (message.type === "start") {
+    seriesRead(message.url, message.accept, message.instances, message.encodedCredit).then(
+      () => post({ type: "done" }),
+      (error: unknown) => post({ type: "failed", message: error instanceof Error ? error.message : String(error) }),
+    );
+  } else if (message.type === "credit") {
+    credit += message.count;
+    creditWaiter?.();
+    creditWaiter = null;
+  } else if (message.type === "stop") {
+    stopped = true;
+    reader?.cancel();
+    creditWaiter?.();
+    creditWaiter = null;
+  }
+};
