@@ -1,6 +1,6 @@
 /**
- * The page's side of frames decoded in the series loading worker: which instances may be decoded there,
- * and the Cornerstone image made from a decoded frame, put in the cache as if the DICOM image loader had
+ * Uncompressed grey frames decoded by the viewer itself rather than the DICOM image loader: which
+ * instances qualify, and the Cornerstone image made from a decoded frame, put in the cache as if the DICOM image loader had
  * loaded it (the same fields from the same metadata modules, the IMAGE_LOADED event).
  */
 
@@ -8,7 +8,7 @@ import { Enums, cache, canRenderFloatTextures, eventTarget, metaData, triggerEve
 import type { Types } from "@cornerstonejs/core";
 import { getImageFrame } from "@cornerstonejs/dicom-image-loader";
 
-import { type FrameArrayType, type NativePixelFormat, frameArrayOf } from "./nativeFrames";
+import type { NativeFrame, NativePixelFormat } from "./nativeFrames";
 
 const { MetadataModules } = Enums;
 // Their loader scales by more than slope and intercept (SUV, dose grid scaling): left to it.
@@ -21,7 +21,7 @@ interface ModalityLut {
 }
 
 /**
- * The format to decode an image's uncompressed frames with in the worker, or null when the image loader
+ * The format to decode an image's uncompressed frames with (nativeFrames.ts), or null when the image loader
  * must make them: anything but one grey sample of 16 bits.
  */
 export function workerDecodableFormat(imageId: string): NativePixelFormat | null {
@@ -58,18 +58,9 @@ export function workerDecodableFormat(imageId: string): NativePixelFormat | null
   };
 }
 
-export interface DecodedFrame {
-  buffer: ArrayBuffer;
-  arrayType: FrameArrayType;
-  min: number;
-  max: number;
-  scaled: boolean;
-  decodeMs: number;
-}
-
-/** Make the image of a frame decoded in the worker with ``format`` and put it in the cache. */
-export function decodedImageCache(imageId: string, frame: DecodedFrame, format: NativePixelFormat): void {
-  const pixelData = frameArrayOf(frame.arrayType, frame.buffer);
+/** Make the image of a frame decoded with ``format`` and put it in the cache. */
+export function decodedImageCache(imageId: string, frame: NativeFrame, format: NativePixelFormat, decodeMs: number): void {
+  const pixelData = frame.pixels;
   const imageFrame = getImageFrame(imageId) as unknown as Types.IImageFrame & Record<string, unknown>;
   const plane = (metaData.get(MetadataModules.IMAGE_PLANE, imageId) ?? {}) as Types.ImagePlaneModule;
   const voi = (metaData.get(MetadataModules.VOI_LUT, imageId) ?? {}) as {
@@ -85,7 +76,7 @@ export function decodedImageCache(imageId: string, frame: DecodedFrame, format: 
   imageFrame.pixelDataLength = pixelData.length;
   imageFrame.smallestPixelValue = frame.min;
   imageFrame.largestPixelValue = frame.max;
-  imageFrame.decodeTimeInMS = frame.decodeMs;
+  imageFrame.decodeTimeInMS = decodeMs;
   if (frame.scaled && format.scaling) {
     imageFrame.preScale = { enabled: true, scaled: true, scalingParameters: { ...format.scaling } };
   }
@@ -119,7 +110,7 @@ export function decodedImageCache(imageId: string, frame: DecodedFrame, format: 
     windowCenter: voi.windowCenter ? voi.windowCenter[0] : undefined,
     windowWidth: voi.windowWidth ? voi.windowWidth[0] : undefined,
     voiLUTFunction: voiLUTFunction || voi.voiLutFunction || undefined,
-    decodeTimeInMS: frame.decodeMs,
+    decodeTimeInMS: decodeMs,
     floatPixelData: undefined,
     imageFrame,
     voxelManager,

@@ -6,9 +6,9 @@
  *
  * Why not simply hand the bytes to the loader: it sends each frame to a worker and back (two copies of
  * half a megabyte), then copies it once more on the page to settle its array type. For a 2,000-slice CT
- * that was most of the page's time; here a frame is converted in place and moved, never copied.
+ * that was most of the page's time; here a frame is converted in place, never copied.
  *
- * Plain functions over typed arrays, used in the series loading worker.
+ * Plain functions over typed arrays.
  */
 
 /** What a frame's bytes mean: the Image Pixel module values that decide their decoding. */
@@ -55,10 +55,6 @@ export function frameArrayType(min: number, max: number): FrameArrayType {
     }
   }
   return "Float32Array";
-}
-
-export function frameArrayOf(type: FrameArrayType, buffer: ArrayBuffer): FrameArray {
-  return new CONSTRUCTORS[type](buffer);
 }
 
 /** The size of one frame's bytes. */

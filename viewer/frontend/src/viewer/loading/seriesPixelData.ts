@@ -6,10 +6,11 @@
  * The response is read in a worker (seriesPixelDataWorker.ts), which finds each part by its
  * Content-Location, the BulkDataURI of its instance's Pixel Data in the metadata (PS3.18 10.4.3.3.6): a
  * compressed instance has a part per frame, an uncompressed one a single part that holds its frames end to
- * end. Uncompressed grey frames come back decoded and go straight into the cache (decodedImage.ts); the
- * rest go to the DICOM image loader through Cornerstone's compressed frame registry (a metadata provider
- * of the COMPRESSED_FRAME_DATA module, which the wadors loader asks before it goes to the network), so each
- * such image is made exactly as for a frame fetched alone, decoded in the loader's workers.
+ * end. Uncompressed grey frames are decoded here (nativeFrames.ts) and go straight into the cache
+ * (decodedImage.ts); the rest go to the DICOM image loader through Cornerstone's compressed frame
+ * registry (a metadata provider of the COMPRESSED_FRAME_DATA module, which the wadors loader asks before
+ * it goes to the network), so each such image is made exactly as for a frame fetched alone, decoded in
+ * the loader's workers.
  */
 
 import { Enums, cache, imageLoader, metaData } from "@cornerstonejs/core";
@@ -17,8 +18,8 @@ import { Enums, cache, imageLoader, metaData } from "@cornerstonejs/core";
 import type { SeriesStack } from "../display/seriesStack";
 import { Tag, stringValue } from "../dicomweb/tags";
 import { decodedImageCache, workerDecodableFormat } from "./decodedImage";
-import type { NativePixelFormat } from "./nativeFrames";
-import type { DecodedFrameMessage, InstancePlan, ToPage, ToWorker } from "./seriesPixelDataProtocol";
+import { type NativePixelFormat, nativeFrameBytes, nativeFrameDecode } from "./nativeFrames";
+import type { InstancePlan, NativePartMessage, ToPage, ToWorker } from "./seriesPixelDataProtocol";
 
 const COMPRESSED_FRAME_DATA = "compressedFrameData";
 const PIXEL_DATA_ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
@@ -127,25 +128,35 @@ export async function seriesPixelDataLoad(
     inFlight.add(made);
   };
 
-  const decodedTake = (frame: DecodedFrameMessage): void => {
+  const frameDecode = (imageId: string, bytes: Uint8Array, whole: boolean): void => {
     if (stopped || shouldStop()) {
       stop();
       return;
     }
-    const format = formats.get(frame.imageId);
-    done.add(frame.imageId);
-    if (!format || cache.getImageLoadObject(frame.imageId)) {
+    done.add(imageId);
+    const format = formats.get(imageId);
+    if (!format || cache.getImageLoadObject(imageId)) {
       onImage(true); // shown or prefetched already
       return;
     }
     try {
-      decodedImageCache(frame.imageId, frame, format);
+      const started = performance.now();
+      const frame = nativeFrameDecode(bytes, format, whole);
+      decodedImageCache(imageId, frame, format, performance.now() - started);
       onImage(true);
     } catch {
       // The cache refused it (full): the caller stops on a full cache as well.
-      done.delete(frame.imageId);
+      done.delete(imageId);
       stop();
     }
+  };
+  const partDecode = ({ imageIds, bytes }: NativePartMessage): void => {
+    if (imageIds.length === 1) {
+      frameDecode(imageIds[0], bytes, true);
+      return;
+    }
+    const size = nativeFrameBytes(formats.get(imageIds[0]) as NativePixelFormat);
+    imageIds.forEach((imageId, index) => frameDecode(imageId, bytes.subarray(index * size, (index + 1) * size), false));
   };
 
   const ended = new Promise<void>((resolve) => {
@@ -156,10 +167,8 @@ export async function seriesPixelDataLoad(
     worker.onmessage = (event: MessageEvent<ToPage>) => {
       const message = event.data;
       switch (message.type) {
-        case "decoded":
-          for (const frame of message.frames) {
-            decodedTake(frame);
-          }
+        case "native":
+          message.parts.forEach(partDecode);
           return;
         case "encoded":
           encodedMake(message.imageId, { pixelData: message.bytes, transferSyntaxUid: message.transferSyntaxUid });

@@ -1,24 +1,19 @@
 /** The messages between the page and the series loading worker (seriesPixelDataWorker.ts). */
 
-import type { FrameArrayType, NativePixelFormat } from "./nativeFrames";
+import type { NativePixelFormat } from "./nativeFrames";
 
 export interface InstancePlan {
   sopInstanceUID: string;
   /** The instance's image ids, in frame order. */
   imageIds: string[];
-  /** Set when its uncompressed frames may be decoded in the worker; null sends them to the page. */
+  /** Set when the page may decode its uncompressed frames itself; null leaves them to the image loader. */
   format: NativePixelFormat | null;
 }
 
-/** A frame decoded in the worker: its pixels (a whole buffer, moved), as nativeFrameDecode made them. */
-export interface DecodedFrameMessage {
-  imageId: string;
-  buffer: ArrayBuffer;
-  arrayType: FrameArrayType;
-  min: number;
-  max: number;
-  scaled: boolean;
-  decodeMs: number;
+/** An instance's uncompressed frames, end to end in their part's bytes (a whole buffer, moved). */
+export interface NativePartMessage {
+  imageIds: string[];
+  bytes: Uint8Array;
 }
 
 export type ToWorker =
@@ -29,8 +24,8 @@ export type ToWorker =
   | { type: "stop" };
 
 export type ToPage =
-  /** Frames ready for the cache, a few at a time (each message costs more than its size). */
-  | { type: "decoded"; frames: DecodedFrameMessage[] }
+  /** Uncompressed parts for the page to decode (nativeFrames.ts), a few at a time (each message costs more than its size). */
+  | { type: "native"; parts: NativePartMessage[] }
   /** A frame's bytes for the DICOM image loader, in the transfer syntax the server sent. */
   | { type: "encoded"; imageId: string; bytes: Uint8Array; transferSyntaxUid: string }
   /** The server did not answer the Pixel Data resource: load frame by frame. */

@@ -1,29 +1,30 @@
 /**
  * Reads a series' Pixel Data response off the page's thread: the multipart parts as they stream in,
- * uncompressed grey frames decoded here (nativeFrames.ts) and moved to the page ready to cache, every
- * other part's bytes moved to the page for the DICOM image loader's decode workers.
+ * moved (not copied) to the page, which decodes uncompressed grey frames itself (nativeFrames.ts) and
+ * hands every other part to the DICOM image loader's decode workers. Reading a gigabyte keeps a thread
+ * busy on its own; decoding beside it, on the page's thread, overlaps the two.
  *
  * The protocol is in seriesPixelDataProtocol.ts. Encoded parts are sent against credit, so a page that
  * decodes slower than the network brings them does not pile up the whole series in memory.
  */
 
 import { MultipartReader, boundaryOf } from "./multipartReader";
-import { nativeFrameBytes, nativeFrameDecode } from "./nativeFrames";
-import type { DecodedFrameMessage, InstancePlan, ToPage, ToWorker } from "./seriesPixelDataProtocol";
+import { nativeFrameBytes } from "./nativeFrames";
+import type { InstancePlan, NativePartMessage, ToPage, ToWorker } from "./seriesPixelDataProtocol";
 
 const LOCATION = /\/instances\/([^/]+)\/bulk\/7FE00010$/i;
 const TRANSFER_SYNTAX = /transfer-syntax=([0-9.]+)/i;
 // How the archive sends uncompressed frames: Explicit VR Little Endian (PS3.18 8.7.3.3.2), or Implicit
 // from a server that names the stored syntax.
 const NATIVE_SYNTAXES = new Set(["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]);
-const DECODED_BATCH = 8;
+const NATIVE_BATCH = 8;
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 let reader: MultipartReader | null = null;
 let stopped = false;
 let credit = 0;
 let creditWaiter: (() => void) | null = null;
-let decoded: DecodedFrameMessage[] = [];
+let native: NativePartMessage[] = [];
 
 function post(message: ToPage, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);
@@ -42,15 +43,15 @@ async function creditTake(): Promise<void> {
   credit -= 1;
 }
 
-function decodedFlush(): void {
-  if (decoded.length > 0 && !stopped) {
-    post({ type: "decoded", frames: decoded }, decoded.map((frame) => frame.buffer));
+function nativeFlush(): void {
+  if (native.length > 0 && !stopped) {
+    post({ type: "native", parts: native }, native.flatMap((part) => ownBuffer(part.bytes)));
   }
-  decoded = [];
+  native = [];
 }
 
 async function encodedSend(imageId: string, bytes: Uint8Array, transferSyntaxUid: string): Promise<void> {
-  decodedFlush();
+  nativeFlush();
   await creditTake();
   if (!stopped) {
     post({ type: "encoded", imageId, bytes, transferSyntaxUid }, ownBuffer(bytes));
@@ -77,21 +78,13 @@ async function seriesRead(url: string, accept: string, instances: InstancePlan[]
     const seen = partsSeen.get(sop) ?? 0;
     partsSeen.set(sop, seen + 1);
     const frames = plan.imageIds;
-    const native = NATIVE_SYNTAXES.has(transferSyntaxUid);
-    if (native && plan.format && part.body.byteLength === nativeFrameBytes(plan.format) * frames.length) {
-      const size = nativeFrameBytes(plan.format);
-      for (let index = 0; index < frames.length && !stopped; index += 1) {
-        const started = performance.now();
-        const whole = frames.length === 1;
-        const bytes = whole ? part.body : part.body.subarray(index * size, (index + 1) * size);
-        const frame = nativeFrameDecode(bytes, plan.format, whole);
-        const { pixels, ...rest } = frame;
-        decoded.push({ imageId: frames[index], buffer: pixels.buffer as ArrayBuffer, ...rest, decodeMs: performance.now() - started });
-        if (decoded.length >= DECODED_BATCH) {
-          decodedFlush();
-        }
+    const uncompressed = NATIVE_SYNTAXES.has(transferSyntaxUid);
+    if (uncompressed && plan.format && part.body.byteLength === nativeFrameBytes(plan.format) * frames.length) {
+      native.push({ imageIds: frames, bytes: part.body });
+      if (native.length >= NATIVE_BATCH) {
+        nativeFlush();
       }
-    } else if (native && frames.length > 1) {
+    } else if (uncompressed && frames.length > 1) {
       // Uncompressed frames are the same size, end to end in the instance's Pixel Data.
       const size = part.body.byteLength / frames.length;
       for (let index = 0; index < frames.length && !stopped; index += 1) {
@@ -101,7 +94,7 @@ async function seriesRead(url: string, accept: string, instances: InstancePlan[]
       await encodedSend(frames[seen], part.body, transferSyntaxUid);
     }
   }
-  decodedFlush();
+  nativeFlush();
 }
 
 scope.onmessage = (event: MessageEvent<ToWorker>) => {
