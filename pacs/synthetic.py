@@ -111,11 +111,14 @@ def ct_series(
     accession: str = "CT0001",
     spacing: float = 2.5,
     extent: float = 1.0,
+    unsigned: bool = False,
 ) -> Iterator[bytes]:
     """An axial CT head series as Part 10 files, one per slice, inferior to superior.
 
     ``extent`` is the half-height of the slab in phantom units: 1.0 starts and ends in the air beyond
-    the skull (tests rely on that), smaller values keep every slice inside the head.
+    the skull (tests rely on that), smaller values keep every slice inside the head. ``unsigned`` stores
+    12-bit unsigned values, as many scanners do, instead of signed 16-bit ones; the Hounsfield units
+    are the same.
     """
     study_uid = study_uid or generate_uid()
     series_uid = generate_uid()
@@ -149,11 +152,14 @@ def ct_series(
         ds.SamplesPerPixel = 1
         ds.PhotometricInterpretation = "MONOCHROME2"
         ds.Rows = ds.Columns = size
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+        if unsigned:
+            ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+        else:
+            ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
         ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = -1024, 1, "HU"
         ds.WindowCenter, ds.WindowWidth = 40, 80
         stored = head_phantom_slice(size, size, z).astype(np.int32) + 1024
-        ds.PixelData = stored.astype(np.int16).tobytes()
+        ds.PixelData = (np.clip(stored, 0, 4095).astype(np.uint16) if unsigned else stored.astype(np.int16)).tobytes()
         yield _to_part10(ds)
 
 

@@ -42,6 +42,14 @@ def ct_study(ingest, org_alpha: Organization) -> str:  # type: ignore[no-untyped
     return stored[0].study_instance_uid
 
 
+@pytest.fixture
+def ct_study_unsigned(ingest, org_alpha: Organization) -> str:  # type: ignore[no-untyped-def]
+    """The same head CT stored as 12-bit unsigned values, as many scanners store CT."""
+    patient = Patient(name="Li^Na=李娜", patient_id="P-1002", birth_date="19750505", sex="F")
+    slices = ct_series(patient, slices=PHANTOM_SLICES, size=PHANTOM_SIZE, accession="ACC-CT-2", unsigned=True)
+    return ingest(org_alpha, *slices)[0].study_instance_uid
+
+
 def screenshot_path(name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"

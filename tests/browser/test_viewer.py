@@ -200,10 +200,12 @@ def _middle_slice_once_prefetched(page: Page) -> tuple[np.ndarray, str]:
     return canvas_read(page).grey, page.locator(".overlay-br").inner_text()
 
 
-def test_slices_decoded_from_the_series_response_match_the_image_loaders(page, live_url, radiologist, ct_study):  # type: ignore[no-untyped-def]
-    """The series response's frames are decoded in the viewer's own worker, not by the image loader:
-    the same slice, in the same default window, must look the same either way, to the grey level."""
-    open_viewer(page, live_url, ct_study)
+@pytest.mark.parametrize("stored_as", ["ct_study", "ct_study_unsigned"])
+def test_series_response_slices_match_the_image_loaders(page, live_url, radiologist, stored_as, request):  # type: ignore[no-untyped-def]
+    """The series response's frames are decoded by the viewer itself, not by the image loader: the same
+    slice, in the same default window, must look the same either way, to the grey level; for signed
+    values and for 12-bit unsigned ones (which the viewer offsets in place in one pass)."""
+    open_viewer(page, live_url, request.getfixturevalue(stored_as))
     from_series, window = _middle_slice_once_prefetched(page)
     page.route("**/pixeldata", lambda route: route.fulfill(status=404, body="not here"))
     page.reload()
