@@ -1,7 +1,7 @@
 /**
  * Uncompressed grey frames decoded by the viewer itself rather than the DICOM image loader: which
- * instances qualify, and the Cornerstone image made from a decoded frame, put in the cache as if the DICOM image loader had
- * loaded it (the same fields from the same metadata modules, the IMAGE_LOADED event).
+ * instances qualify, and the Cornerstone image made from a decoded frame, put in the cache as if the
+ * loader had made it (the same fields from the same metadata modules, the IMAGE_LOADED event).
  */
 
 import { Enums, cache, canRenderFloatTextures, eventTarget, metaData, triggerEvent, utilities } from "@cornerstonejs/core";
@@ -21,10 +21,10 @@ interface ModalityLut {
 }
 
 /**
- * The format to decode an image's uncompressed frames with (nativeFrames.ts), or null when the image loader
- * must make them: anything but one grey sample of 16 bits.
+ * The format to decode an image's uncompressed frames with (nativeFrames.ts), or null when the image
+ * loader must make them: anything but one grey sample of 16 bits, or a rescale beyond slope and intercept.
  */
-export function workerDecodableFormat(imageId: string): NativePixelFormat | null {
+export function ownDecodeFormat(imageId: string): NativePixelFormat | null {
   const pixel = metaData.get(MetadataModules.IMAGE_PIXEL, imageId) as
     | (Types.ImagePixelModule & { rows: number; columns: number })
     | undefined;

@@ -17,7 +17,7 @@ import { Enums, cache, imageLoader, metaData } from "@cornerstonejs/core";
 
 import type { SeriesStack } from "../display/seriesStack";
 import { Tag, stringValue } from "../dicomweb/tags";
-import { decodedImageCache, workerDecodableFormat } from "./decodedImage";
+import { decodedImageCache, ownDecodeFormat } from "./decodedImage";
 import { type NativePixelFormat, nativeFrameBytes, nativeFrameDecode } from "./nativeFrames";
 import type { InstancePlan, NativePartMessage, ToPage, ToWorker } from "./seriesPixelDataProtocol";
 
@@ -52,7 +52,7 @@ export interface PixelDataLoad {
   shouldStop: () => boolean;
 }
 
-/** Each instance of the stack with its image ids in frame order, and how the worker may decode it. */
+/** Each instance of the stack with its image ids in frame order, and how the page may decode it. */
 function instancePlans(stack: SeriesStack): InstancePlan[] {
   const plans = new Map<string, InstancePlan>();
   for (const [imageId, instance] of stack.instanceByImageId) {
@@ -61,7 +61,7 @@ function instancePlans(stack: SeriesStack): InstancePlan[] {
     if (plan) {
       plan.imageIds.push(imageId);
     } else {
-      plans.set(sop, { sopInstanceUID: sop, imageIds: [imageId], format: workerDecodableFormat(imageId) });
+      plans.set(sop, { sopInstanceUID: sop, imageIds: [imageId], format: ownDecodeFormat(imageId) });
     }
   }
   return [...plans.values()];
@@ -145,7 +145,8 @@ export async function seriesPixelDataLoad(
       decodedImageCache(imageId, frame, format, performance.now() - started);
       onImage(true);
     } catch {
-      // The cache refused it (full): the caller stops on a full cache as well.
+      // The cache refused it (full), or it could not be made: the rest of the series is left to the
+      // caller's frame by frame loading, which stops on a full cache as well.
       done.delete(imageId);
       stop();
     }

@@ -24,7 +24,7 @@ export type ToWorker =
   | { type: "stop" };
 
 export type ToPage =
-  /** Uncompressed parts for the page to decode (nativeFrames.ts), a few at a time (each message costs more than its size). */
+  /** Uncompressed parts for the page to decode (nativeFrames.ts), a few at a time: a message costs more than its size. */
   | { type: "native"; parts: NativePartMessage[] }
   /** A frame's bytes for the DICOM image loader, in the transfer syntax the server sent. */
   | { type: "encoded"; imageId: string; bytes: Uint8Array; transferSyntaxUid: string }
