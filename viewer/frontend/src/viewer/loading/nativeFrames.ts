@@ -22,39 +22,38 @@ export interface NativePixelFormat {
 }
 
 export type FrameArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Float32Array;
-export type FrameArrayType = "Uint8Array" | "Int8Array" | "Uint16Array" | "Int16Array" | "Uint32Array" | "Float32Array";
+type FrameArrayConstructor =
+  | Uint8ArrayConstructor
+  | Int8ArrayConstructor
+  | Uint16ArrayConstructor
+  | Int16ArrayConstructor
+  | Uint32ArrayConstructor
+  | Float32ArrayConstructor;
 
 export interface NativeFrame {
   pixels: FrameArray;
-  arrayType: FrameArrayType;
   /** After the rescale when it was applied. */
   min: number;
   max: number;
   scaled: boolean;
 }
 
-const CONSTRUCTORS = {
-  Uint8Array,
-  Int8Array,
-  Uint16Array,
-  Int16Array,
-  Uint32Array,
-  Float32Array,
-} as const;
-
-/** The smallest array type that holds every value in [min, max], as the image loader chooses it. */
-export function frameArrayType(min: number, max: number): FrameArrayType {
+/**
+ * The smallest array type that holds every value in [min, max], as the image loader chooses it (its own
+ * function for this is not among the package's exports).
+ */
+export function frameArrayType(min: number, max: number): FrameArrayConstructor {
   if (Number.isInteger(min) && Number.isInteger(max)) {
     if (min >= 0) {
-      if (max <= 255) return "Uint8Array";
-      if (max <= 65535) return "Uint16Array";
-      if (max <= 4294967295) return "Uint32Array";
+      if (max <= 255) return Uint8Array;
+      if (max <= 65535) return Uint16Array;
+      if (max <= 4294967295) return Uint32Array;
     } else {
-      if (min >= -128 && max <= 127) return "Int8Array";
-      if (min >= -32768 && max <= 32767) return "Int16Array";
+      if (min >= -128 && max <= 127) return Int8Array;
+      if (min >= -32768 && max <= 32767) return Int16Array;
     }
   }
-  return "Float32Array";
+  return Float32Array;
 }
 
 /** The size of one frame's bytes. */
@@ -102,8 +101,7 @@ export function nativeFrameDecode(bytes: Uint8Array, format: NativePixelFormat, 
     min = slope * min + intercept;
     max = slope * max + intercept;
   }
-  const arrayType = frameArrayType(min, max);
-  const Constructor = CONSTRUCTORS[arrayType];
+  const Constructor = frameArrayType(min, max);
   const pixels =
     Constructor.BYTES_PER_ELEMENT === 2 ? new Constructor(source as ArrayBuffer) : new Constructor(count);
   if (scaling) {
@@ -115,7 +113,7 @@ export function nativeFrameDecode(bytes: Uint8Array, format: NativePixelFormat, 
     pixels.set(stored);
   }
   // Otherwise the same 16 bits under another name: every value fits both types, so its bits agree.
-  return { pixels, arrayType, min, max, scaled: scaling !== null };
+  return { pixels, min, max, scaled: scaling !== null };
 }
 
 /**
@@ -137,8 +135,8 @@ function int16OffsetInPlace(source: ArrayBuffer, count: number, intercept: numbe
   }
   const min = low + intercept;
   const max = high + intercept;
-  if (frameArrayType(min, max) === "Int16Array") {
-    return { pixels, arrayType: "Int16Array", min, max, scaled: true };
+  if (frameArrayType(min, max) === Int16Array) {
+    return { pixels, min, max, scaled: true };
   }
   for (let index = 0; index < count; index += 1) {
     stored[index] = pixels[index] - intercept;
