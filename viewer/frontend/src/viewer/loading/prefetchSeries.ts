@@ -18,6 +18,7 @@ export interface SeriesProgress {
 }
 
 const CACHE_HEADROOM = 0.9;
+const PROGRESS_INTERVAL_MS = 250;
 
 function cacheNearlyFull(): boolean {
   return cache.getCacheSize() >= cache.getMaxCacheSize() * CACHE_HEADROOM;
@@ -35,21 +36,20 @@ export async function seriesPrefetch(
     failed: 0,
   };
   report(progress);
-  // Images arrive faster than a screen refreshes: the progress is drawn at most once a frame.
-  let reportPending = false;
+  // Images arrive by the hundred a second. Each redraw of the page costs a frame from the compositor,
+  // which in a browser without a GPU (software WebGL, a thin client) takes tens of milliseconds of the
+  // same CPU that decodes the images: the bar moves a few times a second, not once a screen refresh.
+  let reportTimer: number | undefined;
   const count = (ok: boolean): void => {
     if (ok) {
       progress.loaded += 1;
     } else {
       progress.failed += 1;
     }
-    if (!reportPending) {
-      reportPending = true;
-      requestAnimationFrame(() => {
-        reportPending = false;
-        report(progress);
-      });
-    }
+    reportTimer ??= window.setTimeout(() => {
+      reportTimer = undefined;
+      report(progress);
+    }, PROGRESS_INTERVAL_MS);
   };
   const queue = await seriesPixelDataLoad(stack, {
     onImage: count,
@@ -72,6 +72,7 @@ export async function seriesPrefetch(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  window.clearTimeout(reportTimer);
   report(progress);
 }
 
