@@ -104,8 +104,8 @@ def viewer(request: HttpRequest) -> HttpResponse:
         "prefetchConcurrency": PREFETCH_CONCURRENCY,
         "cacheSizeMb": CACHE_SIZE_MB,
     }
-    # The page asks for each study's metadata as soon as its head is parsed, while its script (megabytes
-    # of Cornerstone3D) is still loading; the script's own request for it then finds it under way.
+    # A small script in the page's head asks for each study's metadata and parses it while the viewer's
+    # script (megabytes of Cornerstone3D) still loads and compiles; the viewer then takes it from there.
     metadata_preloads = [f"{config['dicomwebRoot']}/studies/{uid}/metadata" for uid in study_uids[:MAX_PRELOADS]]
     return render(request, "viewer/viewer.html", {"config": config, "metadata_preloads": metadata_preloads})
 

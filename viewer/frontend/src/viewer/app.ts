@@ -5,7 +5,7 @@
  * @cornerstonejs/tools, and until the tools are there, the controls that need them do nothing.
  */
 
-import { Enums, RenderingEngine, type Types, getEnabledElement, imageLoader, utilities as csUtilities } from "@cornerstonejs/core";
+import { Enums, RenderingEngine, type Types, getEnabledElement, utilities as csUtilities } from "@cornerstonejs/core";
 import type { Types as ToolTypes } from "@cornerstonejs/tools";
 
 import type { KeyImage } from "./capture/keyImage";
@@ -26,6 +26,7 @@ import { t } from "./i18n";
 import { type Command, shortcutsListen } from "./keyboard/shortcuts";
 import type { Layout } from "./layout/viewportGrid";
 import { ViewportGrid } from "./layout/viewportGrid";
+import { firstImageLoad } from "./loading/firstImage";
 import { studyPrefetch } from "./loading/prefetchSeries";
 import { userSettingsSave } from "./settings/userSettings";
 import type { PrimaryTool } from "./tools/toolNames";
@@ -152,12 +153,8 @@ export class ViewerApp {
     }
     this.statusShow("");
     // The first image (the first series fills the 1×1 layout) is requested before the grid builds its
-    // viewport, which takes a while (canvas, WebGL), and the request let out first: the image loader
-    // sends it a few promise steps on. The viewport's own request then finds it in the cache.
-    imageLoader
-      .loadAndCacheImage(this.stacks[0].imageIds[0], { priority: -5, requestType: Enums.RequestType.Interaction })
-      .catch(() => undefined);
-    await new Promise((resolve) => window.setTimeout(resolve));
+    // viewport, which takes a while (canvas, WebGL); the viewport's own request then finds it in the cache.
+    firstImageLoad(this.stacks[0].imageIds[0]);
     const firstImages = this.grid.layoutSet({ rows: 1, columns: 1 }, this.stacks);
     this.seriesPanel.render(this.stacks);
     this.toolbar.layoutShow(this.grid.currentLayout);

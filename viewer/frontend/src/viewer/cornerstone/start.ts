@@ -6,7 +6,8 @@
 import { cache, init as coreInit } from "@cornerstonejs/core";
 import { init as imageLoaderInit } from "@cornerstonejs/dicom-image-loader";
 
-const FRAME_ACCEPT = "application/octet-stream; transfer-syntax=*";
+/** Each frame asked for as the stored bytes, in whatever transfer syntax they are stored. */
+export const FRAME_ACCEPT = "application/octet-stream; transfer-syntax=*";
 
 export function cornerstoneStart({ cacheSizeMb }: { cacheSizeMb: number }): void {
   coreInit();
@@ -21,3 +22,4 @@ export function cornerstoneStart({ cacheSizeMb }: { cacheSizeMb: number }): void
   });
   cache.setMaxCacheSize(cacheSizeMb * 1024 * 1024);
 }
+

@@ -14,8 +14,22 @@ function hasImage(instance: DicomJson): boolean {
   return instance[Tag.Rows] !== undefined;
 }
 
+declare global {
+  interface Window {
+    /** Metadata requests the page started before its script ran (viewer.html), by URL. */
+    pacsMetadataPreloads?: Map<string, Promise<DicomJson[] | null>>;
+  }
+}
+
+/** A study's metadata: the page's own early request for it when there is one, else a request now. */
+async function studyMetadata(url: string): Promise<DicomJson[]> {
+  const preloaded = window.pacsMetadataPreloads?.get(url);
+  window.pacsMetadataPreloads?.delete(url); // a study opened again later is asked for afresh
+  return (await preloaded) ?? (await fetchDicomJson<DicomJson[]>(url));
+}
+
 export async function studySeriesLoad(dicomwebRoot: string, studyUID: string): Promise<SeriesStack[]> {
-  const instances = await fetchDicomJson<DicomJson[]>(`${dicomwebRoot}/studies/${studyUID}/metadata`);
+  const instances = await studyMetadata(`${dicomwebRoot}/studies/${studyUID}/metadata`);
   const bySeries = new Map<string, DicomJson[]>();
   for (const instance of instances.filter(hasImage)) {
     const seriesUID = stringValue(instance, Tag.SeriesInstanceUID);

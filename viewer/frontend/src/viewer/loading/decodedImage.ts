@@ -60,6 +60,13 @@ export function ownDecodeFormat(imageId: string): NativePixelFormat | null {
 
 /** Make the image of a frame decoded with ``format`` and put it in the cache. */
 export function decodedImageCache(imageId: string, frame: NativeFrame, format: NativePixelFormat, decodeMs: number): void {
+  const image = decodedImageMake(imageId, frame, format, decodeMs);
+  cache.putImageSync(imageId, image);
+  triggerEvent(eventTarget, Enums.Events.IMAGE_LOADED, { image });
+}
+
+/** The Cornerstone image of a frame decoded with ``format``, as the image loader would make it. */
+export function decodedImageMake(imageId: string, frame: NativeFrame, format: NativePixelFormat, decodeMs: number): Types.IImage {
   const pixelData = frame.pixels;
   const imageFrame = getImageFrame(imageId) as unknown as Types.IImageFrame & Record<string, unknown>;
   const plane = (metaData.get(MetadataModules.IMAGE_PLANE, imageId) ?? {}) as Types.ImagePlaneModule;
@@ -127,6 +134,5 @@ export function decodedImageCache(imageId: string, frame: NativeFrame, format: N
     image.windowWidth = windowWidth;
     image.windowCenter = windowCenter;
   }
-  cache.putImageSync(imageId, image);
-  triggerEvent(eventTarget, Enums.Events.IMAGE_LOADED, { image });
+  return image;
 }

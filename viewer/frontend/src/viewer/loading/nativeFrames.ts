@@ -11,6 +11,20 @@
  * Plain functions over typed arrays.
  */
 
+// How the archive sends uncompressed frames: Explicit VR Little Endian (PS3.18 8.7.3.3.2), or Implicit
+// from a server that names the stored syntax.
+const NATIVE_TRANSFER_SYNTAXES = new Set(["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]);
+
+/** The transfer-syntax parameter of a pixel data media type (PS3.18 8.7.3.3.2), if it has one. */
+export function transferSyntaxOf(contentType: string | null): string | undefined {
+  return /transfer-syntax="?([0-9.]+)/i.exec(contentType ?? "")?.[1];
+}
+
+/** Whether frames in this transfer syntax are the plain pixel values that nativeFrameDecode takes. */
+export function isNativeTransferSyntax(transferSyntaxUid: string | undefined): boolean {
+  return transferSyntaxUid !== undefined && NATIVE_TRANSFER_SYNTAXES.has(transferSyntaxUid);
+}
+
 /** What a frame's bytes mean: the Image Pixel module values that decide their decoding. */
 export interface NativePixelFormat {
   rows: number;

@@ -7,43 +7,23 @@
  * Content-Location, the BulkDataURI of its instance's Pixel Data in the metadata (PS3.18 10.4.3.3.6): a
  * compressed instance has a part per frame, an uncompressed one a single part that holds its frames end to
  * end. Uncompressed grey frames are decoded here (nativeFrames.ts) and go straight into the cache
- * (decodedImage.ts); the rest go to the DICOM image loader through Cornerstone's compressed frame
- * registry (a metadata provider of the COMPRESSED_FRAME_DATA module, which the wadors loader asks before
- * it goes to the network), so each such image is made exactly as for a frame fetched alone, decoded in
- * the loader's workers.
+ * (decodedImage.ts); the rest are offered to the DICOM image loader (encodedFrames.ts), so each such
+ * image is made exactly as for a frame fetched alone, decoded in the loader's workers.
  */
 
-import { Enums, cache, imageLoader, metaData } from "@cornerstonejs/core";
+import { Enums, cache, imageLoader } from "@cornerstonejs/core";
 
 import type { SeriesStack } from "../display/seriesStack";
 import { Tag, stringValue } from "../dicomweb/tags";
 import { decodedImageCache, ownDecodeFormat } from "./decodedImage";
+import { type EncodedFrame, encodedFrameOffer, encodedFrameWithdraw } from "./encodedFrames";
 import { type NativePixelFormat, nativeFrameBytes, nativeFrameDecode } from "./nativeFrames";
 import type { InstancePlan, NativePartMessage, ToPage, ToWorker } from "./seriesPixelDataProtocol";
 
-const COMPRESSED_FRAME_DATA = "compressedFrameData";
 const PIXEL_DATA_ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
 // Encoded frames handed to the image loader at once: enough to keep its decode workers busy, few enough
 // that the frames waiting for them hold little memory (the worker sends more only as these are made).
 const ENCODED_IN_FLIGHT = 8;
-
-interface FrameBytes {
-  pixelData: Uint8Array;
-  transferSyntaxUid: string;
-}
-
-const received = new Map<string, FrameBytes>();
-let registryInstalled = false;
-
-function registryInstall(): void {
-  if (!registryInstalled) {
-    // Ahead of every other provider: the bytes are here only until their image is made.
-    const provider = (type: string, imageId: string): FrameBytes | undefined =>
-      type === COMPRESSED_FRAME_DATA ? received.get(imageId) : undefined;
-    metaData.addProvider(provider, 10_000);
-    registryInstalled = true;
-  }
-}
 
 export interface PixelDataLoad {
   /** Called once per image of the series: in the cache, or failed. */
@@ -76,7 +56,6 @@ export async function seriesPixelDataLoad(
   stack: SeriesStack,
   { onImage, shouldStop }: PixelDataLoad,
 ): Promise<string[]> {
-  registryInstall();
   const instances = instancePlans(stack);
   const formats = new Map<string, NativePixelFormat>();
   for (const plan of instances) {
@@ -102,7 +81,7 @@ export async function seriesPixelDataLoad(
     }
   };
 
-  const encodedMake = (imageId: string, frame: FrameBytes): void => {
+  const encodedMake = (imageId: string, frame: EncodedFrame): void => {
     if (stopped || shouldStop()) {
       stop(); // what the cache cannot hold is left to the caller, which stops there too
       return;
@@ -113,7 +92,7 @@ export async function seriesPixelDataLoad(
       send({ type: "credit", count: 1 });
       return;
     }
-    received.set(imageId, frame);
+    encodedFrameOffer(imageId, frame);
     const made = imageLoader
       .loadAndCacheImage(imageId, { priority: 0, requestType: Enums.RequestType.Prefetch })
       .then(
@@ -121,7 +100,7 @@ export async function seriesPixelDataLoad(
         () => onImage(false),
       )
       .finally(() => {
-        received.delete(imageId);
+        encodedFrameWithdraw(imageId);
         inFlight.delete(made);
         send({ type: "credit", count: 1 });
       });

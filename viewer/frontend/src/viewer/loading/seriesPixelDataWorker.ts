@@ -9,14 +9,10 @@
  */
 
 import { MultipartReader, boundaryOf } from "./multipartReader";
-import { nativeFrameBytes } from "./nativeFrames";
+import { isNativeTransferSyntax, nativeFrameBytes, transferSyntaxOf } from "./nativeFrames";
 import type { InstancePlan, NativePartMessage, ToPage, ToWorker } from "./seriesPixelDataProtocol";
 
 const LOCATION = /\/instances\/([^/]+)\/bulk\/7FE00010$/i;
-const TRANSFER_SYNTAX = /transfer-syntax=([0-9.]+)/i;
-// How the archive sends uncompressed frames: Explicit VR Little Endian (PS3.18 8.7.3.3.2), or Implicit
-// from a server that names the stored syntax.
-const NATIVE_SYNTAXES = new Set(["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]);
 const NATIVE_BATCH = 8;
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -71,14 +67,14 @@ async function seriesRead(url: string, accept: string, instances: InstancePlan[]
   for (let part = await reader.next(); part && !stopped; part = await reader.next()) {
     const sop = LOCATION.exec(part.headers.get("content-location") ?? "")?.[1];
     const plan = sop ? plans.get(sop) : undefined;
-    const transferSyntaxUid = TRANSFER_SYNTAX.exec(part.headers.get("content-type") ?? "")?.[1];
+    const transferSyntaxUid = transferSyntaxOf(part.headers.get("content-type") ?? null);
     if (!sop || !plan || !transferSyntaxUid) {
       continue; // an instance the stack does not show
     }
     const seen = partsSeen.get(sop) ?? 0;
     partsSeen.set(sop, seen + 1);
     const frames = plan.imageIds;
-    const uncompressed = NATIVE_SYNTAXES.has(transferSyntaxUid);
+    const uncompressed = isNativeTransferSyntax(transferSyntaxUid);
     if (uncompressed && plan.format && part.body.byteLength === nativeFrameBytes(plan.format) * frames.length) {
       native.push({ imageIds: frames, bytes: part.body });
       if (native.length >= NATIVE_BATCH) {
