@@ -1,11 +1,11 @@
 """One timed opening of a study in headless Chromium, measured from inside the page.
 
 The page gets ``probe.js`` before its own scripts. It notes, on the page's clock (milliseconds from the
-navigation start), when a viewport canvas first shows an image (its pixels, sampled every animation
-frame), when the last WADO-RS frame of the series, or the series' Pixel Data response that holds them all,
-has arrived (Resource Timing), and, for a viewer that
-shows one, when its own progress indicator reaches the total. Python polls those notes until the run is
-complete, stalls, or reaches its time limit.
+navigation start), when a viewport canvas first shows an image (the time of the draw whose pixels, read
+back later, are bright), when the last WADO-RS frame of the series, or the series' Pixel Data response
+that holds them all, has arrived (Resource Timing), and, for a viewer that shows one, when its own
+progress indicator reaches the total. Python polls those notes until the run is complete, stalls, or
+reaches its time limit.
 """
 
 from __future__ import annotations
@@ -31,6 +31,21 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--no-first-run",
+    # Headless Chromium builds the browser's own (invisible) interface in each new window, that is in
+    # each fresh profile a run opens: its address bar's suggestion popup, a page of about 200 scripts,
+    # took about a second of CPU during the first second of every run, on the 2 cores the viewer and
+    # the server share. A browser a radiologist opens studies in has done that once, long before. This
+    # flag replaces Playwright's own --disable-features, so its list (Playwright 1.65) comes first.
+    "--disable-features="
+    + ",".join(
+        [
+            *("AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades"),
+            *("HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding"),
+            *("ThirdPartyStoragePartitioning", "AvoidCorsURLLoaderRestartOnRedirect", "OptimizationHints"),
+            *("NetworkTimeServiceQuerying", "AimEnabled", "PreconnectToSearch"),
+            *("PreloadTopChromeWebUI", "WebUIOmniboxPopup", "WebUIOmniboxAimPopup", "WebUIOmniboxFullPopup"),
+        ]
+    ),
 ]
 VIEWPORT = {"width": 1600, "height": 1000}
 POLL_SECONDS = 0.25
@@ -59,6 +74,8 @@ class Probe:
     # A canvas shows an image when at least this share of a 64×64 copy is brighter than this grey level.
     lit_level: int = 40
     lit_fraction: float = 0.02
+    # How often canvases are read when no draw call gave the first image away (see probe.js).
+    fallback_poll_ms: int = 200
 
     def script(self) -> str:
         config = {
@@ -71,6 +88,7 @@ class Probe:
             "errorSelector": self.error_selector,
             "litLevel": self.lit_level,
             "litFraction": self.lit_fraction,
+            "fallbackPollMs": self.fallback_poll_ms,
         }
         return f"const BENCH = {json.dumps(config)};\n{_PROBE}"
 
