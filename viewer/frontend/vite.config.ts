@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { createLogger, defineConfig } from "vite";
 
 import { codecAssets } from "./build/codecAssets";
+import { watModules } from "./build/watModules";
 
 const here = (relative: string): string => fileURLToPath(new URL(relative, import.meta.url));
 
@@ -24,10 +25,10 @@ export default defineConfig({
   // Relative URLs: the bundles find their chunks, workers and codecs wherever STATIC_URL puts them.
   base: "./",
   customLogger: logger,
-  plugins: [codecAssets()],
+  plugins: [codecAssets(), watModules()],
   worker: {
     format: "es",
-    plugins: () => [codecAssets()],
+    plugins: () => [codecAssets(), watModules()],
   },
   build: {
     outDir: here("../../static/viewer"),

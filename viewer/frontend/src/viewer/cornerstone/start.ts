@@ -22,4 +22,3 @@ export function cornerstoneStart({ cacheSizeMb }: { cacheSizeMb: number }): void
   });
   cache.setMaxCacheSize(cacheSizeMb * 1024 * 1024);
 }
-
