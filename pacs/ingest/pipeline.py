@@ -275,7 +275,10 @@ def _after_commit(
 
     for old_path in old_paths:
         storage.delete(old_path)
-    series_metadata_build_soon(*(instance.series_id for instance in instances))
+    minimum = settings.PACS_METADATA_PRECOMPUTE_MIN_INSTANCES
+    series_metadata_build_soon(
+        *(instance.series_id for instance in instances if instance.series.number_of_instances >= minimum)
+    )
     for instance in instances:
         instance_stored.send(
             sender=Instance,

@@ -168,8 +168,9 @@ def test_bulk_data_uris_honour_the_forwarded_host(alpha_http, org_alpha, ingest,
 
 
 def test_metadata_cache_is_rebuilt_by_the_worker(
-    celery_worker_process, transactional_db, alpha_http, org_alpha, ingest
+    celery_worker_process, transactional_db, alpha_http, org_alpha, ingest, settings
 ):
+    settings.PACS_METADATA_PRECOMPUTE_MIN_INSTANCES = 1
     study, series_uid = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
     ingest(org_alpha, make_instance(study_uid=study, series_uid=series_uid))
     series = Series.objects.get(series_instance_uid=series_uid)

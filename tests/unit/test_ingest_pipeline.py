@@ -92,3 +92,24 @@ def test_keep_policy_keeps_the_first_version(org_alpha, settings):
     result = instance_ingest(source=second.getvalue(), origin=origin(org_alpha))
     assert result.outcome == "duplicate"
     assert storage.absolute_path(Instance.objects.get().file_path).read_bytes() == first
+
+
+def test_the_worker_precomputes_metadata_only_for_series_of_some_size(
+    org_alpha, settings, django_capture_on_commit_callbacks
+):
+    """A small series' metadata is built on its first request; from the set size on, each arrival queues
+    a build (its queued mark is in the cache until the worker takes it)."""
+    from django.core.cache import cache
+
+    from pacs.tasks import _queued_key
+
+    settings.PACS_METADATA_PRECOMPUTE_MIN_INSTANCES = 3
+    study, series_uid = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
+    queued = []
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            instance_ingest(source=make_instance(study_uid=study, series_uid=series_uid), origin=origin(org_alpha))
+        series = Series.objects.get(series_instance_uid=series_uid)
+        queued.append(cache.get(_queued_key(series.pk)) is not None)
+    cache.delete(_queued_key(series.pk))
+    assert queued == [False, False, True]
