@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 
-# A series arrives as a burst of instances: one metadata build shortly after the burst, not one per
-# instance (each build covers the whole series, so one per instance would cost O(n²) for n slices).
-METADATA_BUILD_DELAY_SECONDS = 1
+# A series arrives as a burst of instances, and each build covers the whole series: it is built once
+# the burst has paused this long, not again and again as it grows (a build every second of a 2,000-slice
+# CT arriving over 40 s cost the worker 10 s of CPU, beside the archive taking the slices in)...
+METADATA_BUILD_QUIET_SECONDS = 2
+# ...or at the latest this long after the burst began, so that a series streaming in for minutes is
+# precomputed along the way.
+METADATA_BUILD_MAX_WAIT_SECONDS = 30
 # How long a queued build blocks queueing another; a build that never runs (worker down) stops
 # blocking after this, and a request for the metadata builds it on the spot meanwhile.
 METADATA_QUEUED_TTL_SECONDS = 60
 
 
 def _queued_key(series_id: int) -> str:
+    """Set while a build of the series is queued; its value is when the build was first queued."""
     return f"pacs:series-metadata-queued:{series_id}"
+
+
+def _arrival_key(series_id: int) -> str:
+    """When the series last got an instance."""
+    return f"pacs:series-metadata-arrival:{series_id}"
 
 
 def series_metadata_build_soon(*series_ids: int) -> None:
@@ -27,26 +38,43 @@ def series_metadata_build_soon(*series_ids: int) -> None:
     One task per ingest batch rather than one per series: queueing a Celery task cost about 1.3 ms of
     a STOW-RS request's time, and a batch of small studies touches several series.
     """
+    now = time.time()
+    ids = list(dict.fromkeys(series_ids))
+    cache.set_many({_arrival_key(series_id): now for series_id in ids}, timeout=METADATA_QUEUED_TTL_SECONDS)
     due = [
-        series_id
-        for series_id in dict.fromkeys(series_ids)
-        if cache.add(_queued_key(series_id), True, timeout=METADATA_QUEUED_TTL_SECONDS)
+        series_id for series_id in ids if cache.add(_queued_key(series_id), now, timeout=METADATA_QUEUED_TTL_SECONDS)
     ]
     if due:
-        series_metadata_build_task.apply_async((due,), countdown=METADATA_BUILD_DELAY_SECONDS)
+        series_metadata_build_task.apply_async((due,), countdown=METADATA_BUILD_QUIET_SECONDS)
 
 
 @shared_task(acks_late=True)
 def series_metadata_build_task(series_ids: list[int] | int) -> None:
-    """Precompute the series' WADO-RS metadata (DICOM JSON) for the versions now in the index.
+    """Precompute the series' WADO-RS metadata (DICOM JSON) for the versions now in the index, for each
+    series whose burst of instances has paused (or has lasted long enough); the others are looked at
+    again when their pause would be over.
 
     Takes one id too, as tasks queued before the batch form did.
     """
     from pacs.retrieve.metadata import series_metadata_cache_build
 
     ids = [series_ids] if isinstance(series_ids, int) else list(series_ids)
+    now = time.time()
+    marks = cache.get_many([key for series_id in ids for key in (_queued_key(series_id), _arrival_key(series_id))])
+    waits: dict[int, float] = {}
+    for series_id in ids:
+        queued_at = marks.get(_queued_key(series_id))
+        arrived_at = marks.get(_arrival_key(series_id))
+        if not isinstance(queued_at, float) or not isinstance(arrived_at, float):
+            continue  # marks gone (expired) or from before this scheme: build now
+        if now - arrived_at < METADATA_BUILD_QUIET_SECONDS and now - queued_at < METADATA_BUILD_MAX_WAIT_SECONDS:
+            waits[series_id] = METADATA_BUILD_QUIET_SECONDS - (now - arrived_at)
+    if waits:
+        # Still queued (the mark stays): instances arriving meanwhile queue nothing more.
+        series_metadata_build_task.apply_async((list(waits),), countdown=max(waits.values()))
+    ready = [series_id for series_id in ids if series_id not in waits]
     # Cleared before the builds read the series' versions: an instance indexed from now on queues a
     # build of its own, so the last instance of a burst is never left out of the cache.
-    cache.delete_many([_queued_key(series_id) for series_id in ids])
-    for series_id in ids:
+    cache.delete_many([_queued_key(series_id) for series_id in ready])
+    for series_id in ready:
         series_metadata_cache_build(series_id=series_id)
