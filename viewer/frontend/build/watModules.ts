@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import type { Plugin } from "vite";
 import wabtInit from "wabt";
 
-export async function watCompile(path: string): Promise<Uint8Array> {
+async function watCompile(path: string): Promise<Uint8Array> {
   const wabt = await wabtInit();
   const parsed = wabt.parseWat(path, await readFile(path, "utf8"), { simd: true });
   try {
@@ -27,7 +27,10 @@ export function watModules(): Plugin {
         return null;
       }
       const base64 = Buffer.from(await watCompile(id)).toString("base64");
-      return `export default Uint8Array.from(atob(${JSON.stringify(base64)}), (c) => c.charCodeAt(0));\n`;
+      // Pure: a bundle that imports the module without using it (the series worker, through shared
+      // helpers) leaves the bytes out.
+      const bytes = `/* @__PURE__ */ Uint8Array.from(/* @__PURE__ */ atob(${JSON.stringify(base64)}), (c) => c.charCodeAt(0))`;
+      return `export default ${bytes};\n`;
     },
   };
 }
