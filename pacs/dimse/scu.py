@@ -44,6 +44,7 @@ from pacs.charsets import strip_escape_sequences
 from pacs.dimse.contexts import sending_offers, sub_association_contexts
 from pacs.dimse.handlers.move_get import dataset_for_sending, transfer_syntax_choose
 from pacs.dimse.network import handle_requestor_connection_open
+from pacs.dimse.reactor import reactor_waits_install
 from pacs.dimse.store_requestor import AssociationRejected, ConnectionFailed, StoreRequestor, StoreRequestorError
 from pacs.retrieve.instances import StoredInstance
 
@@ -150,6 +151,7 @@ MoveCallback = Callable[[MoveProgress], None]
 
 
 def _local_ae(contexts: Sequence[PresentationContext]) -> AE:
+    reactor_waits_install()
     ae = AE(ae_title=settings.DIMSE_AE_TITLE)
     ae.acse_timeout = getattr(settings, "DIMSE_ACSE_TIMEOUT", 30)
     ae.dimse_timeout = getattr(settings, "DIMSE_DIMSE_TIMEOUT", 120)

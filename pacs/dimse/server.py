@@ -47,6 +47,7 @@ from pacs.dimse.handlers.move_get import handle_get, handle_move
 from pacs.dimse.handlers.store import handle_store
 from pacs.dimse.move_scp import move_serve
 from pacs.dimse.network import set_no_delay
+from pacs.dimse.reactor import reactor_waits_install
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ def _move_scp_install() -> None:
 def ae_build(config: DimseConfig) -> AE:
     """The application entity with every context the archive serves and the configured limits."""
     _move_scp_install()
+    reactor_waits_install()
     ae = ArchiveAE(ae_title=config.ae_title)
     # One by one: assigning the list to ``supported_contexts`` would drop the contexts' roles.
     for context in supported_contexts():

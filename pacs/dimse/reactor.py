@@ -1,0 +1,157 @@
+"""pynetdicom's two threads per association wait for their work instead of polling every millisecond.
+
+Each pynetdicom association runs two loops: the DUL thread (socket in, PDUs out) and the association
+thread (DIMSE messages to the service handlers). When idle, each sleeps a fixed millisecond
+(``time.sleep`` in ``DULServiceProvider.run_reactor`` and ``Association._run_reactor``) and looks again.
+A C-STORE therefore waits for up to three of those sleeps on its way: the request's last PDU to the
+DUL thread, the decoded message to the association thread, the response back to the DUL thread. With
+``storescu`` sending one instance after another that was about a fifth of each instance's time, and an
+idle association still woke 2,000 times a second.
+
+:func:`reactor_waits_install` swaps the ``time`` module those two pynetdicom modules see for one whose
+``sleep``, called from exactly those two loops, waits for the loop's own work: the DUL thread for data
+on its socket or a PDU queued for sending, the association thread for a decoded DIMSE message. Either
+wait still ends after the same millisecond at the latest, so everything else those loops check each
+turn (timers, release and abort requests, the stop flags) is seen as soon as before; only the work
+they wait for is seen sooner. Every other ``sleep`` pynetdicom calls is left as it is.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import select
+import ssl
+import sys
+import threading
+import time
+import weakref
+from types import CodeType
+from typing import Any
+
+import pynetdicom.association
+import pynetdicom.dul
+from pynetdicom.association import Association
+from pynetdicom.dul import DULServiceProvider
+
+_DUL_LOOP: CodeType = DULServiceProvider.run_reactor.__code__
+_ASSOCIATION_LOOP: CodeType = Association._run_reactor.__code__
+_install_lock = threading.Lock()
+
+
+class _Waker:
+    """A pipe the DUL thread can wait on beside its socket; written when a PDU is queued for sending."""
+
+    def __init__(self) -> None:
+        self.read_fd, self.write_fd = os.pipe()
+        os.set_blocking(self.read_fd, False)
+        os.set_blocking(self.write_fd, False)
+        # Set by the DUL thread only while it waits: a queued PDU writes to the pipe only then.
+        self.waiting = False
+        weakref.finalize(self, _close_fds, self.read_fd, self.write_fd)
+
+    def wake(self) -> None:
+        if self.waiting:
+            try:
+                os.write(self.write_fd, b"\0")
+            except (BlockingIOError, OSError):
+                pass  # the pipe is full: the waiting thread is being woken already
+
+    def drain(self) -> None:
+        try:
+            while os.read(self.read_fd, 64):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+
+def _close_fds(*fds: int) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _waker_of(dul: DULServiceProvider) -> _Waker:
+    waker = dul.__dict__.get("_pacs_waker")
+    if waker is None:
+        waker = dul.__dict__["_pacs_waker"] = _Waker()
+    return waker
+
+
+def dul_wait(dul: DULServiceProvider, seconds: float) -> None:
+    """Wait at most ``seconds`` for data on the DUL's socket or a PDU queued for it to send."""
+    association_socket = dul.socket
+    raw = getattr(association_socket, "socket", None)
+    # A socket pynetdicom no longer reads (closed, or its peer gone) would be readable at once, each turn.
+    if raw is None or raw.fileno() < 0 or not getattr(association_socket, "_is_connected", False):
+        time.sleep(seconds)
+        return
+    if isinstance(raw, ssl.SSLSocket) and raw.pending():
+        return  # decrypted bytes already buffered: select would not see them
+    waker = _waker_of(dul)
+    waker.waiting = True
+    try:
+        # Checked after announcing the wait: a PDU queued before this line is seen here, one queued
+        # after it writes to the pipe.
+        if not dul.to_provider_queue.empty():
+            return
+        try:
+            select.select([raw, waker.read_fd], [], [], seconds)
+        except (OSError, ValueError):
+            pass  # the socket closed meanwhile: the loop's own check reports it
+    finally:
+        waker.waiting = False
+        waker.drain()
+
+
+def association_wait(association: Association, seconds: float) -> None:
+    """Wait at most ``seconds`` for a decoded DIMSE message for the association's reactor to serve."""
+    messages: queue.Queue[Any] = association.dimse.msg_queue
+    with messages.not_empty:
+        if not messages.queue:
+            messages.not_empty.wait(seconds)
+
+
+class _WaitingTime:
+    """The ``time`` module as pynetdicom's association and DUL modules see it once installed."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        caller = sys._getframe(1).f_code
+        if caller is _DUL_LOOP:
+            dul = threading.current_thread()
+            if isinstance(dul, DULServiceProvider):
+                dul_wait(dul, seconds)
+                return
+        elif caller is _ASSOCIATION_LOOP:
+            association = threading.current_thread()
+            if isinstance(association, Association):
+                association_wait(association, seconds)
+                return
+        time.sleep(seconds)
+
+
+_original_send_pdu = DULServiceProvider.send_pdu
+
+
+def _send_pdu_and_wake(self: DULServiceProvider, primitive: Any) -> None:
+    _original_send_pdu(self, primitive)
+    waker = self.__dict__.get("_pacs_waker")
+    if waker is not None:
+        waker.wake()
+
+
+def reactor_waits_install() -> None:
+    """Make every pynetdicom association in this process wait for work (idempotent)."""
+    with _install_lock:
+        if isinstance(pynetdicom.dul.time, _WaitingTime):
+            return
+        waiting_time = _WaitingTime()
+        pynetdicom.dul.time = waiting_time  # type: ignore[attr-defined]
+        pynetdicom.association.time = waiting_time  # type: ignore[attr-defined]
+        DULServiceProvider.send_pdu = _send_pdu_and_wake  # type: ignore[method-assign]

@@ -1,0 +1,164 @@
+"""pynetdicom's association loops wait for their work (``pacs.dimse.reactor``) instead of sleeping blind.
+
+The waits are checked on their own, with sockets and queues of this process, and then on real
+associations: requests served, and each loop's idle turns taken by the waits, not by ``time.sleep``.
+"""
+
+from __future__ import annotations
+
+import queue
+import socket
+import threading
+import time
+from types import SimpleNamespace
+
+import pynetdicom.association
+import pynetdicom.dul
+import pytest
+from pynetdicom import AE
+from pynetdicom.association import Association
+from pynetdicom.dul import DULServiceProvider
+from pynetdicom.pdu_primitives import P_DATA
+from pynetdicom.sop_class import Verification
+
+from pacs.dimse import reactor
+from tests.dimse.conftest import ARCHIVE_AE, MODALITY_AE
+
+# Far longer than the waits under test ever take when woken: a wait that returns well before it
+# was woken, not by its timeout.
+LONG_WAIT = 5.0
+
+
+def _fake_dul(sock: socket.socket) -> SimpleNamespace:
+    return SimpleNamespace(socket=SimpleNamespace(socket=sock, _is_connected=True), to_provider_queue=queue.Queue())
+
+
+def _after(delay: float, action) -> threading.Thread:  # type: ignore[no-untyped-def]
+    thread = threading.Timer(delay, action)
+    thread.start()
+    return thread
+
+
+def test_the_loops_reactor_waits_for_still_sleep_in_this_pynetdicom():
+    # A pynetdicom that no longer polls would leave the waits unused: this says so rather than hides it.
+    assert "sleep" in DULServiceProvider.run_reactor.__code__.co_names
+    assert "sleep" in Association._run_reactor.__code__.co_names
+
+
+def test_dul_wait_ends_when_data_arrives_on_the_socket():
+    ours, peer = socket.socketpair()
+    try:
+        dul = _fake_dul(ours)
+        timer = _after(0.05, lambda: peer.sendall(b"\x04"))
+        started = time.monotonic()
+        reactor.dul_wait(dul, LONG_WAIT)  # type: ignore[arg-type]
+        waited = time.monotonic() - started
+        timer.join()
+        assert waited < LONG_WAIT / 2
+        assert ours.recv(1) == b"\x04"
+    finally:
+        ours.close()
+        peer.close()
+
+
+def test_dul_wait_ends_when_a_pdu_is_queued_for_sending():
+    ours, peer = socket.socketpair()
+    try:
+        dul = _fake_dul(ours)
+        primitive = P_DATA()
+        timer = _after(0.05, lambda: reactor._send_pdu_and_wake(dul, primitive))  # type: ignore[arg-type]
+        started = time.monotonic()
+        reactor.dul_wait(dul, LONG_WAIT)  # type: ignore[arg-type]
+        waited = time.monotonic() - started
+        timer.join()
+        assert waited < LONG_WAIT / 2
+        assert dul.to_provider_queue.get_nowait() is primitive
+    finally:
+        ours.close()
+        peer.close()
+
+
+def test_dul_wait_returns_at_once_when_a_pdu_is_already_queued():
+    ours, peer = socket.socketpair()
+    try:
+        dul = _fake_dul(ours)
+        dul.to_provider_queue.put(P_DATA())
+        started = time.monotonic()
+        reactor.dul_wait(dul, LONG_WAIT)  # type: ignore[arg-type]
+        assert time.monotonic() - started < LONG_WAIT / 2
+    finally:
+        ours.close()
+        peer.close()
+
+
+def test_dul_wait_times_out_when_nothing_happens():
+    ours, peer = socket.socketpair()
+    try:
+        started = time.monotonic()
+        reactor.dul_wait(_fake_dul(ours), 0.2)  # type: ignore[arg-type]
+        assert time.monotonic() - started >= 0.15
+    finally:
+        ours.close()
+        peer.close()
+
+
+def test_dul_wait_sleeps_plainly_on_a_socket_pynetdicom_no_longer_reads():
+    # A closed peer makes the socket readable for ever: waiting on it would spin.
+    ours, peer = socket.socketpair()
+    peer.close()
+    try:
+        dul = _fake_dul(ours)
+        dul.socket._is_connected = False
+        started = time.monotonic()
+        reactor.dul_wait(dul, 0.2)  # type: ignore[arg-type]
+        assert time.monotonic() - started >= 0.15
+    finally:
+        ours.close()
+
+
+def test_association_wait_ends_when_a_message_is_decoded():
+    association = SimpleNamespace(dimse=SimpleNamespace(msg_queue=queue.Queue()))
+    timer = _after(0.05, lambda: association.dimse.msg_queue.put((1, "message")))
+    started = time.monotonic()
+    reactor.association_wait(association, LONG_WAIT)  # type: ignore[arg-type]
+    waited = time.monotonic() - started
+    timer.join()
+    assert waited < LONG_WAIT / 2
+    assert association.dimse.msg_queue.get_nowait() == (1, "message")
+
+
+def test_other_sleeps_of_pynetdicom_stay_plain_sleeps():
+    reactor.reactor_waits_install()
+    started = time.monotonic()
+    pynetdicom.association.time.sleep(0.1)
+    assert time.monotonic() - started >= 0.09
+    assert pynetdicom.association.time.monotonic is time.monotonic
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_associations_take_their_idle_turns_in_the_waits(archive, modality, monkeypatch):
+    waits = {"dul": 0, "association": 0}
+    dul_wait, association_wait = reactor.dul_wait, reactor.association_wait
+
+    def counted_dul_wait(dul, seconds):  # type: ignore[no-untyped-def]
+        waits["dul"] += 1
+        dul_wait(dul, seconds)
+
+    def counted_association_wait(association, seconds):  # type: ignore[no-untyped-def]
+        waits["association"] += 1
+        association_wait(association, seconds)
+
+    monkeypatch.setattr(reactor, "dul_wait", counted_dul_wait)
+    monkeypatch.setattr(reactor, "association_wait", counted_association_wait)
+    assert isinstance(pynetdicom.dul.time, reactor._WaitingTime), "the archive's AE installs the waits"
+
+    ae = AE(ae_title=MODALITY_AE)
+    ae.add_requested_context(Verification)
+    association = ae.associate(archive.host, archive.port, ae_title=ARCHIVE_AE)
+    assert association.is_established
+    statuses = [association.send_c_echo().Status for _ in range(50)]
+    association.release()
+    assert statuses == [0x0000] * 50
+    # Both ends of the association run in this process: four loops, each idle between the echoes.
+    assert waits["dul"] >= 50
+    assert waits["association"] >= 50
