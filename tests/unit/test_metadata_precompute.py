@@ -49,8 +49,11 @@ def cached(series: Series, settings) -> list[Path]:  # type: ignore[no-untyped-d
     ],
 )
 def test_a_build_waits_for_the_burst_to_pause(series, settings, queued_ago, arrived_ago, built):  # type: ignore[no-untyped-def]
-    now = time.time()
-    cache.set_many({_queued_key(series.pk): now - queued_ago, _arrival_key(series.pk): now - arrived_ago}, timeout=60)
+    now_ms = int(time.time() * 1000)
+    cache.set_many(
+        {_queued_key(series.pk): now_ms - int(queued_ago * 1000), _arrival_key(series.pk): now_ms - int(arrived_ago * 1000)},
+        timeout=60,
+    )
     series_metadata_build_task([series.pk])
     assert bool(cached(series, settings)) is built
     # A build clears the queued mark (the next instance queues anew); a wait keeps it.
@@ -61,3 +64,19 @@ def test_a_build_without_marks_runs_at_once(series, settings):  # type: ignore[n
     """Marks expired, or queued by the earlier form of the task."""
     series_metadata_build_task(series.pk)
     assert cached(series, settings)
+
+
+def test_marks_are_written_in_the_form_the_task_reads(series):  # type: ignore[no-untyped-def]
+    """Through Redis commands of their own (PostgreSQL and Redis run) or the cache API (SQLite run),
+    the marks read back through the cache API; a queued mark already there is left as it was."""
+    from pacs.tasks import _marks_write
+
+    cache.delete_many([_queued_key(series.pk), _arrival_key(series.pk)])
+    first_ms = int(time.time() * 1000)
+    assert _marks_write([series.pk], first_ms) == [series.pk]
+    assert cache.get(_queued_key(series.pk)) == first_ms
+    assert cache.get(_arrival_key(series.pk)) == first_ms
+
+    assert _marks_write([series.pk], first_ms + 500) == []
+    assert cache.get(_queued_key(series.pk)) == first_ms
+    assert cache.get(_arrival_key(series.pk)) == first_ms + 500
