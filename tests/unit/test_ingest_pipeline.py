@@ -113,3 +113,55 @@ def test_the_worker_precomputes_metadata_only_for_series_of_some_size(
         queued.append(cache.get(_queued_key(series.pk)) is not None)
     cache.delete(_queued_key(series.pk))
     assert queued == [False, False, True]
+
+
+def _tables_queried(queries: list[dict]) -> list[str]:
+    return [table for query in queries for table in ("pacs_patient", "pacs_study", "pacs_series") if table in query["sql"]]
+
+
+def test_later_instances_of_a_series_lock_patient_study_and_series_in_one_query(org_alpha):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from pacs.models import Patient
+
+    study_uid, series_uid = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
+    instance_ingest(source=make_instance(study_uid=study_uid, series_uid=series_uid), origin=origin(org_alpha))
+    with CaptureQueriesContext(connection) as context:
+        instance_ingest(
+            source=make_instance(study_uid=study_uid, series_uid=series_uid, patient_name="Corrected^Name"),
+            origin=origin(org_alpha),
+        )
+    selects = [query for query in context.captured_queries if query["sql"].startswith("SELECT")]
+    joined = [query for query in selects if all(t in query["sql"] for t in ("pacs_patient", "pacs_study", "pacs_series"))]
+    assert len(joined) == 1
+    # No other look-up of those rows: only the joined one and the UPDATEs of the counts and the name.
+    assert [query for query in selects if query not in joined and _tables_queried([query])] == []
+    study = Study.objects.get(study_instance_uid=study_uid)
+    assert (study.number_of_instances, Series.objects.get(series_instance_uid=series_uid).number_of_instances) == (2, 2)
+    assert Patient.objects.get(pk=study.patient_id).patient_name == "Corrected^Name"
+
+
+def test_an_instance_naming_another_patient_than_its_study_takes_the_general_path(org_alpha):
+    from pacs.models import Patient
+
+    study_uid, series_uid = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
+    instance_ingest(source=make_instance(study_uid=study_uid, series_uid=series_uid), origin=origin(org_alpha))
+    instance_ingest(
+        source=make_instance(study_uid=study_uid, series_uid=series_uid, patient_id="OTHER"), origin=origin(org_alpha)
+    )
+    study = Study.objects.get(study_instance_uid=study_uid)
+    # As before the one-query path: the study keeps its patient, the other ID gets its own row.
+    assert study.patient.patient_id == "P1"
+    assert Patient.objects.filter(organization=org_alpha, patient_id="OTHER").exists()
+    assert study.number_of_instances == 2
+
+
+def test_a_hint_that_is_wrong_costs_only_the_query(org_alpha):
+    """The process remembers series it indexed; one deleted since is found missing and created again."""
+    study_uid, series_uid = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
+    instance_ingest(source=make_instance(study_uid=study_uid, series_uid=series_uid), origin=origin(org_alpha))
+    Instance.objects.filter(series__series_instance_uid=series_uid).delete()
+    Series.objects.filter(series_instance_uid=series_uid).delete()
+    instance_ingest(source=make_instance(study_uid=study_uid, series_uid=series_uid), origin=origin(org_alpha))
+    assert Series.objects.get(series_instance_uid=series_uid).number_of_instances == 1

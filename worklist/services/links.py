@@ -33,8 +33,13 @@ def studies_link(*, study_ids: Sequence[int], new_study_ids: Sequence[int] = ())
         if maybe_linked
         else set()
     )
+    unlinked = [pk for pk in dict.fromkeys(study_ids) if pk not in linked]
+    if not unlinked:
+        # The usual case, every instance of a series after its first: building the (empty) query
+        # below cost about 0.3 ms of a C-STORE, as much as the look-up above.
+        return
     studies = list(
-        Study.objects.filter(pk__in=[pk for pk in dict.fromkeys(study_ids) if pk not in linked])
+        Study.objects.filter(pk__in=unlinked)
         .select_related("patient")
         .only("organization_id", "study_instance_uid", "accession_number", "patient__patient_id")
     )
