@@ -127,6 +127,33 @@ def test_association_wait_ends_when_a_message_is_decoded():
     assert association.dimse.msg_queue.get_nowait() == (1, "message")
 
 
+def test_association_wait_passes_on_the_wake_up_of_a_put_another_reader_waits_for():
+    """A requestor's send_c_* blocks in get() while its reactor waits here: the one put must reach the get."""
+    association = SimpleNamespace(dimse=SimpleNamespace(msg_queue=queue.Queue()))
+    messages = association.dimse.msg_queue
+    waiter_ready = threading.Event()
+    stop = threading.Event()
+
+    def reactor_loop() -> None:
+        waiter_ready.set()
+        while not stop.is_set():
+            reactor.association_wait(association, 0.5)  # long waits: the get must not depend on their end
+
+    thread = threading.Thread(target=reactor_loop, daemon=True)
+    thread.start()
+    waiter_ready.wait()
+    time.sleep(0.05)
+    got = []
+    getter = threading.Thread(target=lambda: got.append(messages.get(timeout=LONG_WAIT)), daemon=True)
+    getter.start()
+    time.sleep(0.05)
+    messages.put((1, "response"))
+    getter.join(LONG_WAIT / 2)
+    stop.set()
+    thread.join()
+    assert got == [(1, "response")]
+
+
 def test_other_sleeps_of_pynetdicom_stay_plain_sleeps():
     reactor.reactor_waits_install()
     started = time.monotonic()
@@ -154,11 +181,18 @@ def test_real_associations_take_their_idle_turns_in_the_waits(archive, modality,
 
     ae = AE(ae_title=MODALITY_AE)
     ae.add_requested_context(Verification)
+    # A response whose wake-up the requestor's reactor took sat in the queue until this timeout.
+    ae.dimse_timeout = 5
     association = ae.associate(archive.host, archive.port, ae_title=ARCHIVE_AE)
     assert association.is_established
-    statuses = [association.send_c_echo().Status for _ in range(50)]
+    statuses, slowest = [], 0.0
+    for _ in range(100):
+        started = time.monotonic()
+        statuses.append(association.send_c_echo().get("Status"))
+        slowest = max(slowest, time.monotonic() - started)
     association.release()
-    assert statuses == [0x0000] * 50
+    assert statuses == [0x0000] * 100
+    assert slowest < ae.dimse_timeout, "a response waited for the DIMSE timeout: its wake-up was lost"
     # Both ends of the association run in this process: four loops, each idle between the echoes.
-    assert waits["dul"] >= 50
-    assert waits["association"] >= 50
+    assert waits["dul"] >= 100
+    assert waits["association"] >= 100
