@@ -39,6 +39,7 @@ from pynetdicom.transport import RequestHandler, ThreadedAssociationServer
 
 from pacs.dimse import associations
 from pacs.dimse.associations import AssociationRegistry
+from pacs.dimse.balance import HeldCount, ProcessLoad
 from pacs.dimse.contexts import NATIVE_LITTLE_ENDIAN, supported_contexts
 from pacs.dimse.handlers.commitment import handle_commitment
 from pacs.dimse.handlers.echo import handle_echo
@@ -199,6 +200,9 @@ class _ArchiveRequestHandler(RequestHandler):
         set_no_delay(self.request)
         association = super()._create_association()
         reactor = association.run
+        held = self.server.held_counts.pop(self.request, None)
+        if held is not None:
+            association.bind(evt.EVT_CONN_CLOSE, lambda _event: held.release())
 
         def run_with_own_connections() -> None:
             close_old_connections()
@@ -206,6 +210,8 @@ class _ArchiveRequestHandler(RequestHandler):
                 reactor()
             finally:
                 connections.close_all()
+                if held is not None:
+                    held.release()
 
         # The association thread's body is pynetdicom's reactor; wrapping it is the one place that runs
         # in that thread both before the first event and after the last.
@@ -226,19 +232,67 @@ class _ContextsCopiedCheaply(list):
 
 
 class _ArchiveServer(ThreadedAssociationServer):
-    """pynetdicom's threaded server with ``SO_REUSEPORT`` when asked, so several processes share a port."""
+    """pynetdicom's threaded server, on a listening socket of its own (with ``SO_REUSEPORT`` when asked)
+    or on one it is given, shared with the other service processes of ``manage.py dimse --processes``."""
 
     daemon_threads = True
 
-    def __init__(self, *args: Any, reuse_port: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        reuse_port: bool = False,
+        listening_socket: socket.socket | None = None,
+        load: ProcessLoad | None = None,
+        **kwargs: Any,
+    ) -> None:
         self._reuse_port = reuse_port
+        self._shared_socket = listening_socket
+        # With a shared socket: this process's association count beside its siblings' (balance.py), and
+        # the count each accepted connection holds until its association takes it over.
+        self.load = load
+        self.held_counts: dict[Any, HeldCount] = {}
         super().__init__(*args, **kwargs)
         self.contexts = _ContextsCopiedCheaply(self.contexts)
 
     def server_bind(self) -> None:
+        if self._shared_socket is not None:
+            self.socket.close()  # the one socketserver made, unbound
+            self.socket = self._shared_socket
+            # Every process polls the shared socket and tries to accept: non-blocking, so the ones that
+            # lose the race for a connection go back to polling instead of waiting in accept().
+            self.socket.setblocking(False)
+            self.server_address = self.socket.getsockname()
+            return
         if self._reuse_port:
             self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         super().server_bind()
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        if self.load is None:
+            return super().get_request()
+        self.load.wait_for_turn()
+        request, address = super().get_request()  # raises when another process took the connection first
+        self.load.started()
+        self.held_counts[request] = HeldCount(self.load)
+        return request, address
+
+    def shutdown_request(self, request: Any) -> None:
+        # socketserver calls this for a connection that does not become an association.
+        held = self.held_counts.pop(request, None)
+        if held is not None:
+            held.release()
+        super().shutdown_request(request)
+
+    def server_activate(self) -> None:
+        if self._shared_socket is None:
+            super().server_activate()  # a shared socket listens already
+
+    def server_close(self) -> None:
+        if self._shared_socket is not None:
+            # Only this process's descriptor: shutting the socket down would stop the others listening.
+            self.socket.close()
+            return
+        super().server_close()
 
     def shutdown(self) -> None:
         # Built with make_server, the server is not in the AE's own list that pynetdicom's shutdown edits.
@@ -249,8 +303,14 @@ class _ArchiveServer(ThreadedAssociationServer):
 class DimseServer:
     """The running DIMSE service: ``start()``, then ``stop()`` from any thread (a signal handler's too)."""
 
-    def __init__(self, config: DimseConfig) -> None:
+    def __init__(
+        self, config: DimseConfig, *, listening_socket: socket.socket | None = None, load: ProcessLoad | None = None
+    ) -> None:
+        """``listening_socket``: a bound, listening socket to serve instead of binding the configured
+        address; ``load``: this process's place among the processes that share it."""
         self.config = config
+        self._listening_socket = listening_socket
+        self._load = load
         self.registry = AssociationRegistry()
         self.ae = ae_build(config)
         self._server: _ArchiveServer | None = None
@@ -270,6 +330,8 @@ class DimseServer:
             server_class=_ArchiveServer,
             request_handler=_ArchiveRequestHandler,
             reuse_port=self.config.reuse_port,
+            listening_socket=self._listening_socket,
+            load=self._load,
         )
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, name="dimse-acceptor", daemon=True)

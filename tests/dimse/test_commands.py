@@ -80,6 +80,61 @@ def _children(pid: int) -> set[int]:
     return children
 
 
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = fd.readlink().name
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
+def _connections_to(port: int) -> set[str]:
+    """Inodes of the established TCP connections whose local port is ``port`` (the server's ends)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].rsplit(":", 1)[1], 16)
+        if local_port == port and fields[3] == "01":  # TCP_ESTABLISHED
+            inodes.add(fields[9])
+    return inodes
+
+
+def test_dimse_processes_share_associations_evenly(transactional_db, modality, tmp_path):
+    """Four associations opened together go two to each of two processes, even after a connection that
+    closed without associating (a port probe), which pynetdicom keeps as a thread for its ACSE timeout."""
+    # The probe's thread waits for an A-ASSOCIATE-RQ until the ACSE timeout, and the stop for that thread.
+    process, archive, log_path = dimse_process_start(
+        storage_root=tmp_path / "storage", extra_env={"DIMSE_PROCESSES": "2", "DIMSE_ACSE_TIMEOUT": "3"}
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while log_path.read_text().count("ready on") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        children = sorted(_children(process.pid))
+        assert len(children) == 2
+        with socket.create_connection((archive.host, archive.port)):
+            pass  # the probe
+        time.sleep(0.5)
+
+        ae = AE(ae_title=MODALITY_AE)
+        ae.add_requested_context(Verification)
+        associations = [ae.associate(archive.host, archive.port, ae_title=ARCHIVE_AE) for _ in range(4)]
+        try:
+            assert all(association.is_established for association in associations)
+            served = _connections_to(archive.port)
+            assert len(served) == 4
+            assert [len(_socket_inodes(child) & served) for child in children] == [2, 2]
+        finally:
+            for association in associations:
+                association.release()
+    finally:
+        assert dimse_process_stop(process) == 0
+
+
 def test_dimse_processes_share_the_port_and_stop_together(transactional_db, modality, tmp_path):
     process, archive, log_path = dimse_process_start(
         storage_root=tmp_path / "storage", extra_env={"DIMSE_PROCESSES": "2"}

@@ -1,14 +1,17 @@
 """``manage.py dimse``: run the DIMSE service until SIGTERM or SIGINT, then stop cleanly.
 
-With ``--processes N`` (``DIMSE_PROCESSES``) the command forks N service processes that share the port
-through ``SO_REUSEPORT``: one Python process uses one core, and the kernel spreads new associations
-over the processes. The parent only forwards the stop signal and waits.
+With ``--processes N`` (``DIMSE_PROCESSES``) the command binds the port, then forks N service processes
+that accept from that one listening socket: one Python process uses one core. A new association goes
+to a process that serves the fewest (``pacs.dimse.balance``). ``SO_REUSEPORT`` spread them by a hash of
+the peer's address instead: with 4 modalities sending to 2 processes, one process often served 3 of
+them (12.2 against 4.3 s of CPU in one benchmark run). The parent only forwards the stop signal and waits.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import threading
 from types import FrameType
@@ -17,6 +20,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from pacs.dimse.balance import ProcessLoad, ProcessLoads
 from pacs.dimse.server import DimseConfig, DimseServer
 from pacs.runtime import startup_objects_freeze
 
@@ -46,13 +50,8 @@ class Command(BaseCommand):
         if processes < 1:
             raise CommandError("--processes must be at least 1")
         config = DimseConfig.from_settings(
-            port=options["port"],
-            host=options["host"],
-            ae_title=title,
-            reuse_port=True if processes > 1 else options["reuse_port"],
+            port=options["port"], host=options["host"], ae_title=title, reuse_port=options["reuse_port"]
         )
-        if config.port == 0 and processes > 1:
-            raise CommandError("Several processes need a fixed port to share, not port 0")
         # The system checks ran in this thread; the association threads open connections of their own,
         # and a forked child must not share the parent's.
         connections.close_all()
@@ -61,8 +60,10 @@ class Command(BaseCommand):
         else:
             self._supervise(config, processes)
 
-    def _serve(self, config: DimseConfig) -> None:
-        server = DimseServer(config)
+    def _serve(
+        self, config: DimseConfig, listening_socket: socket.socket | None = None, load: ProcessLoad | None = None
+    ) -> None:
+        server = DimseServer(config, listening_socket=listening_socket, load=load)
         try:
             server.start()
         except OSError as exc:
@@ -79,9 +80,16 @@ class Command(BaseCommand):
         self.stdout.write("Stopped")
 
     def _supervise(self, config: DimseConfig, processes: int) -> None:
-        self.stdout.write(f"Starting {processes} DIMSE service processes on {config.host}:{config.port}")
+        try:
+            listener = socket.create_server((config.host, config.port), reuse_port=config.reuse_port)
+        except OSError as exc:
+            raise CommandError(f"Cannot listen on {config.host}:{config.port}: {exc.strerror}") from exc
+        host, port = listener.getsockname()[:2]
+        self.stdout.write(f"Starting {processes} DIMSE service processes on {host}:{port}")
         self.stdout.flush()
-        children = [self._fork(config) for _ in range(processes)]
+        loads = ProcessLoads(processes)
+        with listener:
+            children = [self._fork(config, listener, loads.of_process(index)) for index in range(processes)]
         stopping = _stop_event()
         exited: dict[int, int] = {}
         while len(exited) < len(children):
@@ -107,13 +115,13 @@ class Command(BaseCommand):
             raise CommandError("A DIMSE service process failed; see the messages above")
         self.stdout.write("Stopped")
 
-    def _fork(self, config: DimseConfig) -> int:
+    def _fork(self, config: DimseConfig, listener: socket.socket, load: ProcessLoad) -> int:
         pid = os.fork()
         if pid:
             return pid
         code = 0
         try:
-            self._serve(config)
+            self._serve(config, listener, load)
         except CommandError as exc:
             self.stderr.write(str(exc))
             code = 1
