@@ -68,7 +68,9 @@ def _marks_write(series_ids: list[int], now_ms: int) -> list[int]:
     """
     client = _redis_of_cache()
     if client is None:
-        cache.set_many({_arrival_key(series_id): now_ms for series_id in series_ids}, timeout=METADATA_QUEUED_TTL_SECONDS)
+        cache.set_many(
+            {_arrival_key(series_id): now_ms for series_id in series_ids}, timeout=METADATA_QUEUED_TTL_SECONDS
+        )
         return [
             series_id
             for series_id in series_ids

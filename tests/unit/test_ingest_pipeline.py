@@ -116,7 +116,9 @@ def test_the_worker_precomputes_metadata_only_for_series_of_some_size(
 
 
 def _tables_queried(queries: list[dict]) -> list[str]:
-    return [table for query in queries for table in ("pacs_patient", "pacs_study", "pacs_series") if table in query["sql"]]
+    return [
+        table for query in queries for table in ("pacs_patient", "pacs_study", "pacs_series") if table in query["sql"]
+    ]
 
 
 def test_later_instances_of_a_series_lock_patient_study_and_series_in_one_query(org_alpha):
@@ -133,7 +135,9 @@ def test_later_instances_of_a_series_lock_patient_study_and_series_in_one_query(
             origin=origin(org_alpha),
         )
     selects = [query for query in context.captured_queries if query["sql"].startswith("SELECT")]
-    joined = [query for query in selects if all(t in query["sql"] for t in ("pacs_patient", "pacs_study", "pacs_series"))]
+    joined = [
+        query for query in selects if all(t in query["sql"] for t in ("pacs_patient", "pacs_study", "pacs_series"))
+    ]
     assert len(joined) == 1
     # No other look-up of those rows: only the joined one and the UPDATEs of the counts and the name.
     assert [query for query in selects if query not in joined and _tables_queried([query])] == []

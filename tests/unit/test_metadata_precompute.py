@@ -51,7 +51,10 @@ def cached(series: Series, settings) -> list[Path]:  # type: ignore[no-untyped-d
 def test_a_build_waits_for_the_burst_to_pause(series, settings, queued_ago, arrived_ago, built):  # type: ignore[no-untyped-def]
     now_ms = int(time.time() * 1000)
     cache.set_many(
-        {_queued_key(series.pk): now_ms - int(queued_ago * 1000), _arrival_key(series.pk): now_ms - int(arrived_ago * 1000)},
+        {
+            _queued_key(series.pk): now_ms - int(queued_ago * 1000),
+            _arrival_key(series.pk): now_ms - int(arrived_ago * 1000),
+        },
         timeout=60,
     )
     series_metadata_build_task([series.pk])
