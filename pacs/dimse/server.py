@@ -193,6 +193,19 @@ def handlers_build(registry: AssociationRegistry) -> list[tuple[Any, ...]]:
     return bindings
 
 
+def _request_wait_end(event: evt.Event) -> None:
+    """A connection closed before its A-ASSOCIATE-RQ arrived: end the wait for it now.
+
+    pynetdicom's acceptor thread waits for the request for the whole ACSE timeout even when the peer has
+    gone (a port probe, a load balancer's health check): each such thread counted against the maximum
+    associations for 30 s and held up a graceful stop as long. ``None`` in the queue it waits on is what
+    its timeout returns, and it ends the same way.
+    """
+    association = event.assoc
+    if association.is_acceptor and not association.is_established and association.requestor.primitive is None:
+        association.dul.to_user_queue.put(None)
+
+
 class _ArchiveRequestHandler(RequestHandler):
     """Accepts one connection: TCP_NODELAY on the socket, database hygiene around the association thread."""
 
@@ -203,6 +216,7 @@ class _ArchiveRequestHandler(RequestHandler):
         held = self.server.held_counts.pop(self.request, None)
         if held is not None:
             association.bind(evt.EVT_CONN_CLOSE, lambda _event: held.release())
+        association.bind(evt.EVT_CONN_CLOSE, _request_wait_end)
 
         def run_with_own_connections() -> None:
             close_old_connections()
@@ -277,7 +291,8 @@ class _ArchiveServer(ThreadedAssociationServer):
         return request, address
 
     def shutdown_request(self, request: Any) -> None:
-        # socketserver calls this for a connection that does not become an association.
+        # Called for a connection that did not become an association (socketserver), and at the end of
+        # each association (pynetdicom), whose count its association gave back already.
         held = self.held_counts.pop(request, None)
         if held is not None:
             held.release()

@@ -73,3 +73,33 @@ def test_query_and_retrieve_contexts_are_refused_to_a_peer_without_the_right(arc
         assert refused not in accepted
     finally:
         association.release()
+
+
+def test_a_connection_closed_before_associating_frees_its_thread_at_once(transactional_db, modality):
+    """A port probe or a load balancer's health check: pynetdicom waited the ACSE timeout (30 s here) for
+    its A-ASSOCIATE-RQ, the thread counting against the maximum associations all the while."""
+    import socket
+    import time
+
+    from pacs.dimse.server import DimseConfig, DimseServer
+
+    server = DimseServer(DimseConfig(ae_title=ARCHIVE_AE, host="127.0.0.1", port=0, acse_timeout=30, shutdown_grace=5))
+    server.start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port)):
+            pass
+        time.sleep(1)  # accepted by now, and its thread started
+        deadline = time.monotonic() + 10  # a third of the ACSE timeout
+        while server._acceptor_associations() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server._acceptor_associations() == []
+
+        # The archive still associates afterwards.
+        ae = AE(ae_title=MODALITY_AE)
+        ae.add_requested_context(Verification)
+        association = ae.associate("127.0.0.1", server.port, ae_title=ARCHIVE_AE)
+        assert association.is_established
+        assert association.send_c_echo().Status == 0x0000
+        association.release()
+    finally:
+        server.stop()
