@@ -7,9 +7,9 @@ shared by the group (an anonymous mapping made before the fork), and one that se
 waits a moment before it accepts, so that the less busy process takes the connection. The wait is short
 and bounded: a process that cannot accept (stuck, or stopping) delays nothing for long.
 
-A connection counts from its accept until it closes, not until its association thread ends: pynetdicom
-keeps the thread of a connection closed before its A-ASSOCIATE-RQ (a port probe, a load balancer's
-health check) for the whole ACSE timeout, and such a ghost would make its process look busy.
+A connection counts from its accept until it closes or its association thread ends, whichever comes
+first: a thread can outlive its connection (pynetdicom waits the ACSE timeout for the A-ASSOCIATE-RQ of a
+connection already closed, unless ``server.py`` ends that wait), and it must not make its process look busy.
 """
 
 from __future__ import annotations
