@@ -45,61 +45,54 @@ def test_the_loops_reactor_waits_for_still_sleep_in_this_pynetdicom():
     assert "sleep" in Association._run_reactor.__code__.co_names
 
 
-def test_dul_wait_ends_when_data_arrives_on_the_socket():
+@pytest.fixture
+def sockets():  # type: ignore[no-untyped-def]
+    """A connected pair: the DUL's end and its peer's; both closed after the test."""
     ours, peer = socket.socketpair()
-    try:
-        dul = _fake_dul(ours)
-        timer = _after(0.05, lambda: peer.sendall(b"\x04"))
-        started = time.monotonic()
-        reactor.dul_wait(dul, LONG_WAIT)  # type: ignore[arg-type]
-        waited = time.monotonic() - started
-        timer.join()
-        assert waited < LONG_WAIT / 2
-        assert ours.recv(1) == b"\x04"
-    finally:
-        ours.close()
-        peer.close()
+    yield ours, peer
+    ours.close()
+    peer.close()
 
 
-def test_dul_wait_ends_when_a_pdu_is_queued_for_sending():
-    ours, peer = socket.socketpair()
-    try:
-        dul = _fake_dul(ours)
-        primitive = P_DATA()
-        timer = _after(0.05, lambda: reactor._send_pdu_and_wake(dul, primitive))  # type: ignore[arg-type]
-        started = time.monotonic()
-        reactor.dul_wait(dul, LONG_WAIT)  # type: ignore[arg-type]
-        waited = time.monotonic() - started
-        timer.join()
-        assert waited < LONG_WAIT / 2
-        assert dul.to_provider_queue.get_nowait() is primitive
-    finally:
-        ours.close()
-        peer.close()
+def test_dul_wait_ends_when_data_arrives_on_the_socket(sockets):
+    ours, peer = sockets
+    dul = _fake_dul(ours)
+    timer = _after(0.05, lambda: peer.sendall(b"\x04"))
+    started = time.monotonic()
+    reactor.dul_wait(dul, LONG_WAIT)  # type: ignore[arg-type]
+    waited = time.monotonic() - started
+    timer.join()
+    assert waited < LONG_WAIT / 2
+    assert ours.recv(1) == b"\x04"
 
 
-def test_dul_wait_returns_at_once_when_a_pdu_is_already_queued():
-    ours, peer = socket.socketpair()
-    try:
-        dul = _fake_dul(ours)
-        dul.to_provider_queue.put(P_DATA())
-        started = time.monotonic()
-        reactor.dul_wait(dul, LONG_WAIT)  # type: ignore[arg-type]
-        assert time.monotonic() - started < LONG_WAIT / 2
-    finally:
-        ours.close()
-        peer.close()
+def test_dul_wait_ends_when_a_pdu_is_queued_for_sending(sockets):
+    ours, peer = sockets
+    dul = _fake_dul(ours)
+    primitive = P_DATA()
+    timer = _after(0.05, lambda: reactor._send_pdu_and_wake(dul, primitive))  # type: ignore[arg-type]
+    started = time.monotonic()
+    reactor.dul_wait(dul, LONG_WAIT)  # type: ignore[arg-type]
+    waited = time.monotonic() - started
+    timer.join()
+    assert waited < LONG_WAIT / 2
+    assert dul.to_provider_queue.get_nowait() is primitive
 
 
-def test_dul_wait_times_out_when_nothing_happens():
-    ours, peer = socket.socketpair()
-    try:
-        started = time.monotonic()
-        reactor.dul_wait(_fake_dul(ours), 0.2)  # type: ignore[arg-type]
-        assert time.monotonic() - started >= 0.15
-    finally:
-        ours.close()
-        peer.close()
+def test_dul_wait_returns_at_once_when_a_pdu_is_already_queued(sockets):
+    ours, peer = sockets
+    dul = _fake_dul(ours)
+    dul.to_provider_queue.put(P_DATA())
+    started = time.monotonic()
+    reactor.dul_wait(dul, LONG_WAIT)  # type: ignore[arg-type]
+    assert time.monotonic() - started < LONG_WAIT / 2
+
+
+def test_dul_wait_times_out_when_nothing_happens(sockets):
+    ours, peer = sockets
+    started = time.monotonic()
+    reactor.dul_wait(_fake_dul(ours), 0.2)  # type: ignore[arg-type]
+    assert time.monotonic() - started >= 0.15
 
 
 def test_dul_wait_sleeps_plainly_on_a_socket_pynetdicom_no_longer_reads():
