@@ -12,7 +12,7 @@ REPORTING_SOURCES := $(shell find $(REPORTING_FRONTEND)/src -type f) $(REPORTING
 FRONTEND_BUILDS := static/viewer/manifest.json static/reporting/workspace.js
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run setup test test-sqlite test-postgres bench bench-quick bench-viewer bench-viewer-quick clean
+.PHONY: run setup test test-sqlite test-postgres bench bench-quick bench-ceiling bench-viewer bench-viewer-quick clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ bench: $(VENV)/.installed
 bench-quick: $(VENV)/.installed
 	deploy/install-system-packages.sh bench
 	$(PY) -m bench --quick
+
+## What pynetdicom alone receives, with a C-STORE handler that keeps nothing, beside Orthanc (3 minutes).
+bench-ceiling: $(VENV)/.installed
+	deploy/install-system-packages.sh bench
+	$(PY) -m bench.ceiling
 
 ## The viewer benchmark: ours and OHIF Viewer 3 on Orthanc in headless Chromium (about 15 minutes).
 bench-viewer: $(VENV)/.installed $(FRONTEND_BUILDS)
