@@ -70,7 +70,7 @@ bench-quick: $(VENV)/.installed
 	deploy/install-system-packages.sh bench
 	$(PY) -m bench --quick
 
-## What pynetdicom alone receives, with a C-STORE handler that keeps nothing, beside Orthanc (3 minutes).
+## What pynetdicom alone receives, with a C-STORE handler that keeps nothing, beside Orthanc (about 2 minutes).
 bench-ceiling: $(VENV)/.installed
 	deploy/install-system-packages.sh bench
 	$(PY) -m bench.ceiling

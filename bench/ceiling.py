@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shutil
 import statistics
 import sys
 import tempfile
@@ -34,6 +35,7 @@ CEILING_PROCESSES = 2
 TIME_LIMIT = 600.0
 TARGET_RATIO = 1.5
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOG_DIR = PROJECT_ROOT / "bench" / "results" / "ceiling"
 
 
 def serve(port: int) -> None:
@@ -116,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="turns for each side (default 2)")
     parser.add_argument("--serve", type=int, metavar="PORT", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
+    if arguments.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if arguments.serve:
         serve(arguments.serve)
         return 0
@@ -125,10 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     data = bench_data(QUICK if arguments.quick else FULL)
     results: dict[str, list[float]] = {}
-    with tempfile.TemporaryDirectory(prefix="pacs-ceiling-logs-") as logs:
-        for number in range(1, arguments.rounds + 1):
-            print(f"Round {number} of {arguments.rounds}", flush=True)
-            _round(data, results, Path(logs))
+    shutil.rmtree(LOG_DIR, ignore_errors=True)
+    LOG_DIR.mkdir(parents=True)
+    for number in range(1, arguments.rounds + 1):
+        print(f"Round {number} of {arguments.rounds}", flush=True)
+        _round(data, results, LOG_DIR)
     print(_table(results, data))
     return 0
 
