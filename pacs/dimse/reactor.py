@@ -14,6 +14,15 @@ on its socket or a PDU queued for sending, the association thread for a decoded 
 wait still ends after the same millisecond at the latest, so everything else those loops check each
 turn (timers, release and abort requests, the stop flags) is seen as soon as before; only the work
 they wait for is seen sooner. Every other ``sleep`` pynetdicom calls is left as it is.
+
+It also closes a race of pynetdicom's own that faster waits made visible. A thread that sends on an
+association (``send_c_*``, ``release``) first pauses its reactor: it clears ``_reactor_checkpoint`` and
+waits for ``_is_paused``. The reactor sets ``_is_paused`` just before it waits at the checkpoint and
+resets it just after; a sender that clears the checkpoint in between sees the stale flag, sends, and the
+reactor goes on through one more turn, where it may take the response off the queue ("Received
+unexpected C-ECHO service message") and leave the sender waiting for the DIMSE timeout. CI saw it once
+in 100 C-ECHOs. :class:`_ReactorCheckpoint` makes clearing and pausing one step: a sender's clear marks
+the reactor as not paused, and only the reactor's wait at the checkpoint marks it paused again.
 """
 
 from __future__ import annotations
@@ -145,6 +154,55 @@ class _WaitingTime:
         time.sleep(seconds)
 
 
+class _ReactorCheckpoint:
+    """``Association._reactor_checkpoint``: an Event whose clear and wait also keep ``_is_paused`` true."""
+
+    def __init__(self, association: Association) -> None:
+        self._association = association
+        self._changed = threading.Condition(threading.Lock())
+        self._open = True
+
+    def is_set(self) -> bool:
+        return self._open
+
+    def set(self) -> None:
+        with self._changed:
+            self._open = True
+            self._changed.notify_all()
+
+    def clear(self) -> None:
+        association = self._association
+        with self._changed:
+            if not self._open:
+                return  # already closed: the reactor is at the checkpoint or on its way there
+            self._open = False
+            # The reactor's own thread clears it only while it is paused (pynetdicom sets the flag before
+            # a handler runs or it releases); a reactor that was killed never pauses again.
+            if threading.current_thread() is not association and not association._kill:
+                association._is_paused = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        with self._changed:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while not self._open:
+                # Said under the lock a sender clears with, on every turn: a sender that closed the
+                # checkpoint again while this thread was waking up sees it paused.
+                self._association._is_paused = True
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    break
+                self._changed.wait(remaining)
+            return self._open
+
+
+_original_association_init = Association.__init__
+
+
+def _association_init_with_checkpoint(self: Association, *args: Any, **kwargs: Any) -> None:
+    _original_association_init(self, *args, **kwargs)
+    self._reactor_checkpoint = _ReactorCheckpoint(self)  # type: ignore[assignment]
+
+
 _original_send_pdu = DULServiceProvider.send_pdu
 
 
@@ -164,3 +222,4 @@ def reactor_waits_install() -> None:
         pynetdicom.dul.time = waiting_time  # type: ignore[attr-defined]
         pynetdicom.association.time = waiting_time  # type: ignore[attr-defined]
         DULServiceProvider.send_pdu = _send_pdu_and_wake  # type: ignore[method-assign]
+        Association.__init__ = _association_init_with_checkpoint  # type: ignore[method-assign]

@@ -155,6 +155,101 @@ def test_other_sleeps_of_pynetdicom_stay_plain_sleeps():
     assert pynetdicom.association.time.monotonic is time.monotonic
 
 
+class _FakeReactor(threading.Thread):
+    """Stands for an Association: the thread its reactor runs in, with the two flags the checkpoint keeps."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self._is_paused = False
+        self._kill = False
+        self.checkpoint = reactor._ReactorCheckpoint(self)  # type: ignore[arg-type]
+
+
+def _in_other_thread(action) -> None:  # type: ignore[no-untyped-def]
+    thread = threading.Thread(target=action)
+    thread.start()
+    thread.join(LONG_WAIT)
+
+
+def test_a_sender_that_clears_just_after_the_reactor_passed_the_checkpoint_waits_for_the_next_one():
+    fake = _FakeReactor()
+    # The reactor's turn, as in Association._run_reactor, up to the instant pynetdicom's race needs:
+    fake._is_paused = True
+    assert fake.checkpoint.wait()
+    # ...a sender clears now, before the reactor has said it is running again.
+    _in_other_thread(fake.checkpoint.clear)
+    assert fake._is_paused is False, "the sender would send while the reactor takes one more turn"
+
+    reached = threading.Event()
+
+    def rest_of_the_turn() -> None:
+        fake._is_paused = False
+        fake._is_paused = True  # the next turn
+        reached.set()
+        fake.checkpoint.wait()
+        fake._is_paused = False
+
+    reactor_turn = threading.Thread(target=rest_of_the_turn, daemon=True)
+    reactor_turn.start()
+    reached.wait(LONG_WAIT)
+    deadline = time.monotonic() + LONG_WAIT
+    while reactor_turn.is_alive() and not fake._is_paused and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert fake._is_paused and reactor_turn.is_alive(), "paused at the checkpoint, where the sender may send"
+    fake.checkpoint.set()
+    reactor_turn.join(LONG_WAIT)
+    assert not reactor_turn.is_alive()
+
+
+def test_a_reactor_woken_and_closed_again_before_it_ran_stays_paused():
+    fake = _FakeReactor()
+    _in_other_thread(fake.checkpoint.clear)
+    waiting = threading.Thread(target=fake.checkpoint.wait, daemon=True)
+    waiting.start()
+    deadline = time.monotonic() + LONG_WAIT
+    while not fake._is_paused and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+    def set_then_clear_again() -> None:  # one send ends, the next begins
+        fake.checkpoint.set()
+        fake.checkpoint.clear()
+
+    _in_other_thread(set_then_clear_again)
+    waiting.join(0.2)
+    assert waiting.is_alive(), "the closed checkpoint still holds the reactor"
+    deadline = time.monotonic() + LONG_WAIT
+    while not fake._is_paused and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert fake._is_paused, "the second sender sees the reactor paused and may go on"
+    fake.checkpoint.set()
+    waiting.join(LONG_WAIT)
+
+
+def test_the_reactor_clearing_its_own_checkpoint_keeps_it_paused():
+    # pynetdicom pauses before a handler runs and before the reactor releases on a network timeout;
+    # a send from there must not wait for a pause that its own thread would have to reach.
+    fake = _FakeReactor()
+    fake._is_paused = True
+    fake.run = fake.checkpoint.clear  # type: ignore[method-assign]
+    fake.start()
+    fake.join(LONG_WAIT)
+    assert fake._is_paused
+
+
+def test_a_killed_reactor_stays_paused_for_a_late_sender():
+    fake = _FakeReactor()
+    fake._kill, fake._is_paused = True, True
+    _in_other_thread(fake.checkpoint.clear)
+    assert fake._is_paused, "a sender would wait for ever for a reactor that has stopped"
+
+
+def test_real_associations_get_the_checkpoint():
+    reactor.reactor_waits_install()
+    association = Association(AE(), "requestor")
+    assert isinstance(association._reactor_checkpoint, reactor._ReactorCheckpoint)
+    assert association._reactor_checkpoint.is_set()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_real_associations_take_their_idle_turns_in_the_waits(archive, modality, monkeypatch):
     waits = {"dul": 0, "association": 0}
