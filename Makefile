@@ -21,14 +21,14 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # The viewer's front end (TypeScript, Cornerstone3D), built into static/viewer/ with a manifest.
-# `npm install` rather than `npm ci`: this npm writes locks without other platforms' optional packages
-# (rollup's native builds), which `npm ci` then refuses; `npm install` installs the locked versions.
+# `npm ci`: exactly the locked versions, and the lock left as committed. The locks list every platform's
+# optional rollup build (without them `npm ci` refuses the lock and `npm install` rewrites it).
 static/viewer/manifest.json: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json $(FRONTEND_SOURCES)
-	cd $(FRONTEND) && npm install --no-audit --no-fund && npm run build
+	cd $(FRONTEND) && npm ci --no-audit --no-fund && npm run build
 
 # The report editor (TypeScript, TipTap), built into static/reporting/ under fixed names.
 static/reporting/workspace.js: $(REPORTING_FRONTEND)/package.json $(REPORTING_FRONTEND)/package-lock.json $(REPORTING_SOURCES)
-	cd $(REPORTING_FRONTEND) && npm install --no-audit --no-fund && npm run build
+	cd $(REPORTING_FRONTEND) && npm ci --no-audit --no-fund && npm run build
 
 setup: $(VENV)/.installed $(FRONTEND_BUILDS)
 	deploy/install-system-packages.sh run

@@ -46,7 +46,7 @@ _CANVAS_MAX = """(canvas) => {
 @pytest.fixture(autouse=True)
 def _editor_built() -> None:
     if not BUILD.exists():
-        pytest.fail(f"{BUILD} is missing: run `cd reporting/frontend && npm install && npm run build`")
+        pytest.fail(f"{BUILD} is missing: run `make static/reporting/workspace.js`")
 
 
 def login(page: Page, base: str, username: str, next_path: str) -> None:
