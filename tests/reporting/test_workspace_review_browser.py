@@ -59,7 +59,8 @@ def test_quality_marks_override_lock_and_prior_comparison(page, live_server, res
     expect(panel).to_contain_text("右膝关节腔少量积液")
     assert panel.locator("[contenteditable]").count() == 0
     expect(panel.locator("img.rw-prior-image")).to_have_count(1)
-    assert panel.locator("img.rw-prior-image").evaluate("(img) => img.complete && img.naturalWidth") == 256
+    # decode() waits for the image to arrive (it may still be loading here) and rejects a broken one.
+    assert panel.locator("img.rw-prior-image").evaluate("(img) => img.decode().then(() => img.naturalWidth)") == 256
     page.click("#rw-prior-compare")
     expect(page.locator("#rw-prior-images")).to_be_visible()
     assert prior_exam.study_instance_uid in page.locator("#rw-prior-viewer").get_attribute("src")
