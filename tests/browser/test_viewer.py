@@ -12,7 +12,8 @@ from playwright.sync_api import Locator, Page, Request, Route, expect
 from pacs.synthetic import head_phantom_slice
 from tests.browser.conftest import PASSWORD, PHANTOM_SIZE, PHANTOM_SLICES, screenshot_path
 from tests.browser.pixels import Canvas, canvas_read, canvas_until
-from tests.conftest import PYDICOM_TEST_FILES
+from tests.conftest import PYDICOM_TEST_FILES, wait_until
+from viewer.models import Measurement
 
 pytestmark = pytest.mark.live
 MIDDLE = PHANTOM_SLICES // 2
@@ -97,6 +98,16 @@ def settled_number(page: Page, locator: Locator) -> float:
     raise AssertionError(f"the measurement kept changing: {previous}")
 
 
+def _saved_lengths(user) -> list[float]:  # type: ignore[no-untyped-def]
+    """The lengths of the user's saved Length measurements, as the viewer computed them."""
+    return [
+        stats["length"]
+        for measurement in Measurement.objects.filter(user=user, tool_name="Length")
+        for stats in (measurement.annotation.get("data", {}).get("cachedStats") or {}).values()
+        if isinstance(stats, dict) and isinstance(stats.get("length"), (int, float))
+    ]
+
+
 def phantom_skull_width_mm() -> float:
     """Width of the skull along the centre row of the middle slice, from the phantom's own definition."""
     z = -1 + 2 * (MIDDLE + 0.5) / PHANTOM_SLICES
@@ -133,8 +144,11 @@ def test_length_over_the_skull_reads_its_width_and_is_kept(page, live_url, radio
     page.screenshot(path=str(screenshot_path("viewer-length")))
     assert measured == pytest.approx(expected, abs=1.5), f"measured {measured} mm, phantom skull {expected:.1f} mm"
 
-    # Saved on the server for this user and study: shown again when the study is reopened.
-    page.wait_for_timeout(1000)
+    # Saved on the server for this user and study (a moment after the last change): shown again when
+    # the study is reopened.
+    wait_until(
+        lambda: _saved_lengths(radiologist) and _saved_lengths(radiologist)[-1] == pytest.approx(measured, abs=0.05)
+    )
     page.reload()
     expect(page.locator("#viewer-app")).to_have_attribute("data-state", "ready", timeout=30_000)
     again = page.locator(".measurements-list li[data-tool=Length] .measurement-value")
