@@ -146,9 +146,7 @@ def test_length_over_the_skull_reads_its_width_and_is_kept(page, live_url, radio
 
     # Saved on the server for this user and study (a moment after the last change): shown again when
     # the study is reopened.
-    wait_until(
-        lambda: _saved_lengths(radiologist) and _saved_lengths(radiologist)[-1] == pytest.approx(measured, abs=0.05)
-    )
+    wait_until(lambda: (lengths := _saved_lengths(radiologist)) and lengths[-1] == pytest.approx(measured, abs=0.05))
     page.reload()
     expect(page.locator("#viewer-app")).to_have_attribute("data-state", "ready", timeout=30_000)
     again = page.locator(".measurements-list li[data-tool=Length] .measurement-value")

@@ -22,6 +22,7 @@ from pynetdicom.pdu_primitives import P_DATA
 from pynetdicom.sop_class import Verification
 
 from pacs.dimse import reactor
+from tests.conftest import wait_until
 from tests.dimse.conftest import ARCHIVE_AE, MODALITY_AE
 
 # Far longer than the waits under test ever take when woken: a wait that returns well before it
@@ -192,9 +193,7 @@ def test_a_sender_that_clears_just_after_the_reactor_passed_the_checkpoint_waits
     reactor_turn = threading.Thread(target=rest_of_the_turn, daemon=True)
     reactor_turn.start()
     reached.wait(LONG_WAIT)
-    deadline = time.monotonic() + LONG_WAIT
-    while reactor_turn.is_alive() and not fake._is_paused and time.monotonic() < deadline:
-        time.sleep(0.001)
+    wait_until(lambda: fake._is_paused or not reactor_turn.is_alive(), timeout=LONG_WAIT, interval=0.001)
     assert fake._is_paused and reactor_turn.is_alive(), "paused at the checkpoint, where the sender may send"
     fake.checkpoint.set()
     reactor_turn.join(LONG_WAIT)
@@ -206,9 +205,7 @@ def test_a_reactor_woken_and_closed_again_before_it_ran_stays_paused():
     _in_other_thread(fake.checkpoint.clear)
     waiting = threading.Thread(target=fake.checkpoint.wait, daemon=True)
     waiting.start()
-    deadline = time.monotonic() + LONG_WAIT
-    while not fake._is_paused and time.monotonic() < deadline:
-        time.sleep(0.001)
+    wait_until(lambda: fake._is_paused, timeout=LONG_WAIT, interval=0.001)
 
     def set_then_clear_again() -> None:  # one send ends, the next begins
         fake.checkpoint.set()
@@ -217,9 +214,7 @@ def test_a_reactor_woken_and_closed_again_before_it_ran_stays_paused():
     _in_other_thread(set_then_clear_again)
     waiting.join(0.2)
     assert waiting.is_alive(), "the closed checkpoint still holds the reactor"
-    deadline = time.monotonic() + LONG_WAIT
-    while not fake._is_paused and time.monotonic() < deadline:
-        time.sleep(0.001)
+    wait_until(lambda: fake._is_paused, timeout=LONG_WAIT, interval=0.001)
     assert fake._is_paused, "the second sender sees the reactor paused and may go on"
     fake.checkpoint.set()
     waiting.join(LONG_WAIT)
