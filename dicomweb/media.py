@@ -159,22 +159,33 @@ class PixelRendition:
     keep_stored: bool  # compressed frames as stored; False: decoded to uncompressed little endian
     # The client named the bare media type, not multipart/related: one frame may go as a single part.
     single_part: bool = False
+    # Frames from the archive's lossless compressed copy (pacs.retrieve.rle_copies), not the stored file.
+    from_copy: bool = False
 
 
-def pixel_rendition_choose(ranges: list[MediaRange], stored: str) -> PixelRendition:
+def pixel_rendition_choose(ranges: list[MediaRange], stored: str, copy_syntax: str | None = None) -> PixelRendition:
     """Pick how to send pixel data stored in ``stored`` (PS3.18 8.7.3.3.2 and Table 8.7.3-5).
 
     Compressed frames are only ever sent as stored or uncompressed; the archive does not re-encode
-    frames into another compression on the fly.
+    frames into another compression on the fly. ``copy_syntax``: the frames also exist, losslessly
+    compressed, in this syntax (a precomputed copy), which a range naming its media type may have.
     """
     stored_uid = uids.UID(stored)
     compressed = stored_uid.is_compressed
     stored_type = COMPRESSED_MEDIA_TYPES.get(stored, OCTET_STREAM) if compressed else OCTET_STREAM
+    copy_type = COMPRESSED_MEDIA_TYPES[copy_syntax] if copy_syntax else None
     for media_range in ranges:
         syntax = media_range.transfer_syntax
         single = media_range.media_type not in (MULTIPART_RELATED, "multipart/*", "*/*")
         if media_range.is_wildcard and syntax in (None, ANY_SYNTAX):
             return PixelRendition(stored_type, keep_stored=True)
+        if (
+            copy_type is not None
+            and media_range.part_type == copy_type
+            and syntax in (None, ANY_SYNTAX, copy_syntax)
+            and copy_type != stored_type
+        ):
+            return PixelRendition(copy_type, keep_stored=False, single_part=single, from_copy=True)
         if media_range.matches(OCTET_STREAM) and media_range.part_type not in (None, "*/*"):
             if syntax in (None, uids.ExplicitVRLittleEndian) or (not compressed and syntax == ANY_SYNTAX):
                 return PixelRendition(OCTET_STREAM, keep_stored=False, single_part=single)

@@ -174,6 +174,10 @@ PACS_CACHE_ROOT = env_path("PACS_CACHE_ROOT", VAR_DIR / "cache")
 # built on its first request (milliseconds); precomputing the many small series of a busy day cost the
 # worker a third of the CPU that the archive needs to take in images (a C-STORE burst of small studies).
 PACS_METADATA_PRECOMPUTE_MIN_INSTANCES = env_int("PACS_METADATA_PRECOMPUTE_MIN_INSTANCES", 16)
+# After the metadata, the worker keeps an RLE Lossless copy of such a series' uncompressed 16-bit grey
+# pixels (about half their size on CT) for viewers that load whole series; see pacs/retrieve/rle_copies.py.
+# It costs the worker about 5 ms a slice once, and the cache folder about half the series' size again.
+PACS_SERIES_RLE_COPIES = env_bool("PACS_SERIES_RLE_COPIES", True)
 # What happens when an instance arrives whose SOP Instance UID is already stored; see pacs/ingest.
 PACS_DUPLICATE_POLICY = env_str("PACS_DUPLICATE_POLICY", "replace")
 PACS_MAX_UPLOAD_BYTES = env_int("PACS_MAX_UPLOAD_BYTES", 2 * 1024**3)

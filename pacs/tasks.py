@@ -130,3 +130,16 @@ def series_metadata_build_task(series_ids: list[int] | int) -> None:
     cache.delete_many([_queued_key(series_id) for series_id in ready])
     for series_id in ready:
         series_metadata_cache_build(series_id=series_id)
+    if ready and settings.PACS_SERIES_RLE_COPIES:
+        # A task of its own: encoding a large series takes seconds, which the metadata of the series
+        # arriving meanwhile should not wait for when the worker runs tasks side by side.
+        series_rle_copy_build_task.delay(ready)
+
+
+@shared_task(acks_late=True)
+def series_rle_copy_build_task(series_ids: list[int]) -> None:
+    """Bring each series' RLE copy of its pixel data up to date (``pacs.retrieve.rle_copies``)."""
+    from pacs.retrieve.rle_copies import series_copy_build
+
+    for series_id in series_ids:
+        series_copy_build(series_id=series_id)

@@ -21,7 +21,7 @@ from dicomweb import media
 from dicomweb.views.base import dicomweb_root_url, request_organization
 from pacs.dicomjson import BULK_MARKER_PREFIX
 from pacs.retrieve import frames as frame_service
-from pacs.retrieve import metadata, render
+from pacs.retrieve import metadata, render, rle_copies
 from pacs.retrieve.errors import NotAcceptable, NotFound, RetrieveError
 from pacs.retrieve.instances import (
     StoredInstance,
@@ -261,57 +261,88 @@ def retrieve_pixeldata(
 ) -> HttpResponse:
     """All the pixel data the UIDs name in one response: how a viewer loads a whole series at once.
 
-    Each instance's Pixel Data is one part (uncompressed) or one part per frame (compressed as stored),
-    in series and instance number order, with the Content-Location of its BulkDataURI in the metadata
-    and, where it is known in advance, a Content-Length.
+    Each instance's Pixel Data is one part (uncompressed) or one part per frame (compressed as stored,
+    or from the series' RLE copy when the client asks for ``image/dicom-rle``), in series and instance
+    number order, with the Content-Location of its BulkDataURI in the metadata and, where it is known in
+    advance, a Content-Length.
     """
+    organization = request_organization(request)
     instances = instances_select(
-        organization=request_organization(request),
-        study_uid=study,
-        series_uid=series,
-        sop_uid=instance,
-        with_frame_index=True,
+        organization=organization, study_uid=study, series_uid=series, sop_uid=instance, with_frame_index=True
     )
     images = [item for item in instances if item.number_of_frames > 0]
     if not images:
         raise NotFound("None of the instances named has pixel data")
     ranges = _accept(request)
-    renditions: dict[str, media.PixelRendition] = {}
-    refusal: NotAcceptable | None = None
-    for syntax in dict.fromkeys(image.transfer_syntax_uid for image in images):
-        try:
-            renditions[syntax] = media.pixel_rendition_choose(ranges, syntax)
-        except NotAcceptable as exc:
-            refusal = exc
-    deliverable = [image for image in images if image.transfer_syntax_uid in renditions]
-    if not deliverable:
-        assert refusal is not None
-        raise refusal
+    copies = rle_copies.OpenCopies(
+        series_ids_select(organization=organization, study_uid=study, series_uid=series)
+        if _asks_for_rle_copy(ranges)
+        else []
+    )
+    plan: list[tuple[StoredInstance, media.PixelRendition, list[tuple[int, int]] | None]] = []
+    renditions: dict[tuple[str, bool], media.PixelRendition | NotAcceptable] = {}
+    for image in images:
+        copied = copies.frames_of(image)
+        key = (image.transfer_syntax_uid, copied is not None)
+        if key not in renditions:
+            try:
+                renditions[key] = media.pixel_rendition_choose(
+                    ranges, image.transfer_syntax_uid, rle_copies.COPY_SYNTAX if copied is not None else None
+                )
+            except NotAcceptable as exc:
+                renditions[key] = exc
+        rendition = renditions[key]
+        if isinstance(rendition, media.PixelRendition):
+            plan.append((image, rendition, copied if rendition.from_copy else None))
+    if not plan:
+        copies.close()
+        raise next(refusal for refusal in renditions.values() if isinstance(refusal, NotAcceptable))
     root = dicomweb_root_url(request)
-    part_type = renditions[deliverable[0].transfer_syntax_uid].media_type
-    response = media.multipart_response(_series_pixel_data_parts(deliverable, renditions, root), part_type=part_type)
-    skipped = len(images) - len(deliverable)
+    parts = _series_pixel_data_parts(plan, copies, root)
+    response = media.multipart_response(parts, part_type=plan[0][1].media_type)
+    skipped = len(images) - len(plan)
     if skipped:
         response["Warning"] = f'299 pacs: "{skipped} instances cannot be sent in an accepted media type"'
     return response
 
 
+def _asks_for_rle_copy(ranges: list[media.MediaRange]) -> bool:
+    """Whether the client names the RLE copy's media type: only then are the series' copies looked up."""
+    wanted = media.COMPRESSED_MEDIA_TYPES[rle_copies.COPY_SYNTAX]
+    return rle_copies.copies_enabled() and any(r.part_type == wanted for r in ranges)
+
+
 def _series_pixel_data_parts(
-    images: list[StoredInstance], renditions: dict[str, media.PixelRendition], root: str
+    plan: list[tuple[StoredInstance, media.PixelRendition, list[tuple[int, int]] | None]],
+    copies: rle_copies.OpenCopies,
+    root: str,
 ) -> Iterator[media.OutgoingPart]:
-    for image in images:
-        rendition = renditions[image.transfer_syntax_uid]
-        frames = frame_service.frames_read(
-            image, range(1, image.number_of_frames + 1), keep_stored=rendition.keep_stored
-        )
-        try:
-            first = next(frames)
-        except (RetrieveError, OSError) as exc:
-            # The status line is sent already: leave the instance out rather than break the message.
-            logger.warning("Leaving %s out of a pixel data response: %s", image.sop_uid, exc)
-            continue
-        content_type = _frame_content_type(rendition, image, first)
-        yield from _pixel_data_parts(image, first, frames, content_type, _pixel_data_uri(root, image))
+    try:
+        for image, rendition, copied in plan:
+            location = _pixel_data_uri(root, image)
+            if copied is not None:
+                try:
+                    copy_frames = copies.frames_read(image, copied)
+                except OSError as exc:
+                    logger.warning("Leaving %s out of a pixel data response: %s", image.sop_uid, exc)
+                    continue
+                content_type = media.part_content_type(rendition.media_type, rle_copies.COPY_SYNTAX)
+                for frame in copy_frames:
+                    yield media.OutgoingPart(content_type, [frame], location, length=len(frame))
+                continue
+            frames = frame_service.frames_read(
+                image, range(1, image.number_of_frames + 1), keep_stored=rendition.keep_stored
+            )
+            try:
+                first = next(frames)
+            except (RetrieveError, OSError) as exc:
+                # The status line is sent already: leave the instance out rather than break the message.
+                logger.warning("Leaving %s out of a pixel data response: %s", image.sop_uid, exc)
+                continue
+            content_type = _frame_content_type(rendition, image, first)
+            yield from _pixel_data_parts(image, first, frames, content_type, location)
+    finally:
+        copies.close()
 
 
 # --- rendered (PS3.18 10.4.1.1.3) and thumbnail (10.4.1.1.4) --------------------------------------
