@@ -138,8 +138,18 @@ def series_metadata_build_task(series_ids: list[int] | int) -> None:
 
 @shared_task(acks_late=True)
 def series_rle_copy_build_task(series_ids: list[int]) -> None:
-    """Bring each series' RLE copy of its pixel data up to date (``pacs.retrieve.rle_copies``)."""
+    """Bring each series' RLE copy of its pixel data up to date (``pacs.retrieve.rle_copies``).
+
+    Not for a series still receiving instances (its metadata is built along the way, after
+    ``METADATA_BUILD_MAX_WAIT_SECONDS``): encoding takes 5 ms a slice, CPU the archive needs to take
+    the burst in. The metadata build that follows the burst's pause queues this task again.
+    """
     from pacs.retrieve.rle_copies import series_copy_build
 
+    now_ms = _now_ms()
+    arrivals = cache.get_many([_arrival_key(series_id) for series_id in series_ids])
     for series_id in series_ids:
+        since_arrival = _seconds_since(arrivals.get(_arrival_key(series_id)), now_ms)
+        if since_arrival is not None and since_arrival < METADATA_BUILD_QUIET_SECONDS:
+            continue
         series_copy_build(series_id=series_id)

@@ -5,11 +5,13 @@ sent for an instance whose stored file changed after the copy was made."""
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
+from django.core.cache import cache
 from pydicom.uid import RLELossless
 
 from dicomweb.multipart import Part
@@ -17,7 +19,7 @@ from pacs import settings as project_settings
 from pacs.models import Instance, Series
 from pacs.retrieve import codecs, rle_copies
 from pacs.synthetic import Patient, ct_series
-from pacs.tasks import series_rle_copy_build_task
+from pacs.tasks import METADATA_BUILD_QUIET_SECONDS, _arrival_key, series_rle_copy_build_task
 from tests.conftest import wait_until
 from tests.dicomweb.helpers import make_instance, uids_of
 from tests.dicomweb.test_wado import parts_of
@@ -190,3 +192,20 @@ def test_the_worker_builds_the_copy_after_the_series_burst(
     assert [rle_decoded(part, file) for part, file in zip(parts, files, strict=True)] == [
         stored_pixels(file) for file in files
     ]
+
+
+def test_no_copy_is_made_while_the_series_is_still_arriving(org_alpha, ingest, cache_root):
+    files = ct_files(2)
+    ingest(org_alpha, *files)
+    series = series_of(files[0])
+    index = cache_root / "series-rle" / str(series.pk) / "index.json"
+    now_ms = int(time.time() * 1000)
+    try:
+        cache.set(_arrival_key(series.pk), now_ms - 100, timeout=60)
+        series_rle_copy_build_task([series.pk])
+        assert not index.exists()
+        cache.set(_arrival_key(series.pk), now_ms - int((METADATA_BUILD_QUIET_SECONDS + 1) * 1000), timeout=60)
+        series_rle_copy_build_task([series.pk])
+        assert index.is_file()
+    finally:
+        cache.delete(_arrival_key(series.pk))
