@@ -9,6 +9,8 @@ import pydicom
 import pytest
 from playwright.sync_api import Locator, Page, Request, Route, expect
 
+from pacs.models import Series
+from pacs.retrieve.rle_copies import series_copy_build
 from pacs.synthetic import head_phantom_slice
 from tests.browser.conftest import PASSWORD, PHANTOM_SIZE, PHANTOM_SLICES, screenshot_path
 from tests.browser.pixels import Canvas, canvas_read, canvas_until
@@ -213,12 +215,30 @@ def _middle_slice_once_prefetched(page: Page) -> tuple[np.ndarray, str]:
 
 
 @pytest.mark.parametrize("stored_as", ["ct_study", "ct_study_unsigned"])
-def test_series_response_slices_match_the_image_loaders(page, live_url, radiologist, stored_as, request):  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("rle_copy", [False, True], ids=["as-stored", "rle-copy"])
+def test_series_response_slices_match_the_image_loaders(  # type: ignore[no-untyped-def]
+    page, live_url, radiologist, stored_as, rle_copy, request, settings, tmp_path
+):
     """The series response's frames are decoded by the viewer itself, not by the image loader: the same
     slice, in the same default window, must look the same either way, to the grey level; for signed
-    values and for 12-bit unsigned ones (which the viewer offsets in place in one pass)."""
-    open_viewer(page, live_url, request.getfixturevalue(stored_as))
+    values and for 12-bit unsigned ones (which the viewer offsets in place in one pass), sent as stored
+    or from the series' RLE copy (which the viewer decodes in WebAssembly)."""
+    settings.PACS_CACHE_ROOT = tmp_path / "cache"
+    study_uid = request.getfixturevalue(stored_as)
+    if rle_copy:
+        for series_id in Series.objects.filter(study__study_instance_uid=study_uid).values_list("pk", flat=True):
+            assert series_copy_build(series_id=series_id) is not None
+    series_types: list[str] = []
+    page.on(
+        "response",
+        lambda response: series_types.append(response.headers.get("content-type", ""))
+        if response.url.endswith("/pixeldata")
+        else None,
+    )
+    open_viewer(page, live_url, study_uid)
     from_series, window = _middle_slice_once_prefetched(page)
+    expected_type = "image/dicom-rle" if rle_copy else "application/octet-stream"
+    assert len(series_types) == 1 and f'type="{expected_type}"' in series_types[0], series_types
     page.route("**/pixeldata", lambda route: route.fulfill(status=404, body="not here"))
     page.reload()
     expect(page.locator("#viewer-app")).to_have_attribute("data-state", "ready", timeout=30_000)

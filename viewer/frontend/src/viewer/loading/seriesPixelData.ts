@@ -20,7 +20,12 @@ import { type EncodedFrame, encodedFrameOffer, encodedFrameWithdraw } from "./en
 import { type NativePixelFormat, nativeFrameBytes, nativeFrameDecode } from "./nativeFrames";
 import type { InstancePlan, NativePartMessage, ToPage, ToWorker } from "./seriesPixelDataProtocol";
 
-const PIXEL_DATA_ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
+// RLE Lossless first: the archive keeps a copy of large grey series in it, half the bytes of the
+// uncompressed frames, which the worker decodes (rleFrames.ts). Otherwise each instance as stored: its
+// uncompressed frames, or its compressed ones for the image loader.
+const PIXEL_DATA_ACCEPT =
+  'multipart/related; type="image/dicom-rle"; transfer-syntax=1.2.840.10008.1.2.5, ' +
+  'multipart/related; type="application/octet-stream"; transfer-syntax=*; q=0.9';
 // Encoded frames handed to the image loader at once: enough to keep its decode workers busy, few enough
 // that the frames waiting for them hold little memory (the worker sends more only as these are made).
 const ENCODED_IN_FLIGHT = 8;

@@ -4,12 +4,17 @@
  * hands every other part to the DICOM image loader's decode workers. Reading a gigabyte keeps a thread
  * busy on its own; decoding beside it, on the page's thread, overlaps the two.
  *
+ * RLE Lossless frames of the grey images the page decodes (the archive's half-size copy of large
+ * series) are decoded here instead, into uncompressed bytes (rleFrames.ts): the page then makes them as
+ * its own, and the loader's workers, with their copies to and fro, are left out.
+ *
  * The protocol is in seriesPixelDataProtocol.ts. Encoded parts are sent against credit, so a page that
  * decodes slower than the network brings them does not pile up the whole series in memory.
  */
 
 import { MultipartReader, boundaryOf } from "./multipartReader";
 import { isNativeTransferSyntax, nativeFrameBytes, transferSyntaxOf } from "./nativeFrames";
+import { isRleTransferSyntax, rleFrameDecode } from "./rleFrames";
 import type { InstancePlan, NativePartMessage, ToPage, ToWorker } from "./seriesPixelDataProtocol";
 
 const LOCATION = /\/instances\/([^/]+)\/bulk\/7FE00010$/i;
@@ -46,6 +51,13 @@ function nativeFlush(): void {
   native = [];
 }
 
+function nativePush(part: NativePartMessage): void {
+  native.push(part);
+  if (native.length >= NATIVE_BATCH) {
+    nativeFlush();
+  }
+}
+
 async function encodedSend(imageId: string, bytes: Uint8Array, transferSyntaxUid: string): Promise<void> {
   nativeFlush();
   await creditTake();
@@ -76,10 +88,7 @@ async function seriesRead(url: string, accept: string, instances: InstancePlan[]
     const frames = plan.imageIds;
     const uncompressed = isNativeTransferSyntax(transferSyntaxUid);
     if (uncompressed && plan.format && part.body.byteLength === nativeFrameBytes(plan.format) * frames.length) {
-      native.push({ imageIds: frames, bytes: part.body });
-      if (native.length >= NATIVE_BATCH) {
-        nativeFlush();
-      }
+      nativePush({ imageIds: frames, bytes: part.body });
     } else if (uncompressed && frames.length > 1) {
       // Uncompressed frames are the same size, end to end in the instance's Pixel Data.
       const size = part.body.byteLength / frames.length;
@@ -87,7 +96,14 @@ async function seriesRead(url: string, accept: string, instances: InstancePlan[]
         await encodedSend(frames[index], part.body.slice(index * size, (index + 1) * size), transferSyntaxUid);
       }
     } else if (seen < frames.length) {
-      await encodedSend(frames[seen], part.body, transferSyntaxUid);
+      // A compressed instance has a part per frame, in frame order.
+      const decoded =
+        plan.format && isRleTransferSyntax(transferSyntaxUid) ? rleFrameDecode(part.body, plan.format) : null;
+      if (decoded) {
+        nativePush({ imageIds: [frames[seen]], bytes: decoded });
+      } else {
+        await encodedSend(frames[seen], part.body, transferSyntaxUid);
+      }
     }
   }
   nativeFlush();

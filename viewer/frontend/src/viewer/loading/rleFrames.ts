@@ -1,0 +1,80 @@
+/**
+ * RLE Lossless frames (PS3.5 Annex G) of 16-bit grey pixels decoded in the series loading worker into
+ * the bytes of an uncompressed frame, which the page then makes like any other (nativeFrames.ts).
+ *
+ * The archive keeps an RLE copy of large series at half their size, which pays off only when decoding
+ * costs less than the transfer it saves. A JavaScript PackBits loop costs more than that; the
+ * WebAssembly loop of rleDecode.wat takes about half a millisecond for a 512×512 CT slice from pydicom's
+ * encoder, the copies in and out included (Node 20, build/checkRleDecode.mjs prints it). Decoded here,
+ * the frame also skips the image loader's decode workers and their copies to and fro.
+ */
+
+import type { NativePixelFormat } from "./nativeFrames";
+import rleDecodeWasm from "./rleDecode.wat";
+
+const WASM_PAGE_BYTES = 65536;
+const RLE_LOSSLESS = "1.2.840.10008.1.2.5";
+
+/** Whether a part in this transfer syntax is an RLE Lossless frame. */
+export function isRleTransferSyntax(transferSyntaxUid: string | undefined): boolean {
+  return transferSyntaxUid === RLE_LOSSLESS;
+}
+
+interface RleDecoder {
+  memory: WebAssembly.Memory;
+  /** 0 when the frame at ``input`` was decoded into ``pixels`` little-endian values at ``output``. */
+  rleDecode16(input: number, inputLength: number, output: number, pixels: number): number;
+}
+
+let decoderMade: RleDecoder | null | undefined;
+
+function rleDecoder(): RleDecoder | null {
+  if (decoderMade !== undefined) {
+    return decoderMade;
+  }
+  decoderMade = null;
+  if (typeof WebAssembly === "undefined") {
+    return null;
+  }
+  try {
+    // Compiled synchronously: the module is a few hundred bytes, and this runs in a worker.
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(rleDecodeWasm));
+    decoderMade = {
+      memory: instance.exports.memory as WebAssembly.Memory,
+      rleDecode16: instance.exports.rleDecode16 as RleDecoder["rleDecode16"],
+    };
+  } catch (error) {
+    console.warn("No WebAssembly RLE decoder; the image loader decodes RLE frames", error);
+  }
+  return decoderMade;
+}
+
+/**
+ * Decode one RLE Lossless frame of 16 bits allocated, one sample per pixel, into its uncompressed
+ * little-endian bytes, in a buffer of their own (so they can be moved to the page). Null when the frame
+ * is not two segments making a plane each of this format's size, or there is no WebAssembly: the caller
+ * then leaves the frame to the DICOM image loader, which decodes every RLE variant.
+ */
+export function rleFrameDecode(encoded: Uint8Array, format: NativePixelFormat): Uint8Array | null {
+  const pixels = format.rows * format.columns;
+  const decoder = pixels > 0 && Number.isSafeInteger(pixels) ? rleDecoder() : null;
+  if (!decoder) {
+    return null;
+  }
+  // The output first, from 0, where its 16-bit values are aligned; the encoded frame after it.
+  const outputBytes = pixels * 2;
+  const needed = outputBytes + encoded.byteLength;
+  const { memory } = decoder;
+  if (needed > memory.buffer.byteLength) {
+    try {
+      memory.grow(Math.ceil((needed - memory.buffer.byteLength) / WASM_PAGE_BYTES));
+    } catch {
+      return null; // beyond the module's 2 GiB: not a frame this decoder is for
+    }
+  }
+  new Uint8Array(memory.buffer).set(encoded, outputBytes);
+  if (decoder.rleDecode16(outputBytes, encoded.byteLength, 0, pixels) !== 0) {
+    return null;
+  }
+  return new Uint8Array(memory.buffer, 0, outputBytes).slice();
+}
