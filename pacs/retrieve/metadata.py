@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from pydicom.datadict import tag_for_keyword
 
+from pacs import storage
 from pacs.dicomjson import BULK_MARKER_PREFIX
 from pacs.models import Instance, Series
 
@@ -135,7 +134,7 @@ def _series_build(series_id: int) -> tuple[Path, bytes | None] | None:
     content = json_bytes(items)
     current = Series.objects.filter(pk=series_id).values_list("metadata_version", flat=True).first()
     if current == version:
-        _write_atomic(path, content)
+        storage.cache_write(path, content)
         _remove_versions(series_id, keep=path.stem)
     else:
         # The series changed while it was read; the task queued by that change builds the new version.
@@ -146,19 +145,6 @@ def _series_build(series_id: int) -> tuple[Path, bytes | None] | None:
 def _cache_path(series_id: int, key: str) -> Path:
     # The creation time guards against a reused primary key (a restored database) serving stale files.
     return Path(settings.PACS_CACHE_ROOT) / _CACHE_FOLDER / str(series_id) / f"{key}.json"
-
-
-def _write_atomic(path: Path, content: bytes) -> None:
-    """Write whole or not at all. No fsync: a cache lost in a crash is rebuilt on the next request."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def _remove_versions(series_id: int, *, keep: str | None) -> None:

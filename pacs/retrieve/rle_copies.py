@@ -187,7 +187,7 @@ def series_copy_build(*, series_id: int) -> SeriesCopy | None:
             "data": data_name,
             "instances": {sop: {"file_path": c.file_path, "frames": c.frames} for sop, c in copied.items()},
         }
-        _write_atomic(folder / _INDEX, json.dumps(index, separators=(",", ":")).encode())
+        storage.cache_write(folder / _INDEX, json.dumps(index, separators=(",", ":")).encode())
         _remove_unreferenced(folder, keep=data_name)
     logger.info(
         "RLE copy of series %s: %d of %d images (%d encoded now) in %.1f s",
@@ -305,18 +305,6 @@ def _build_lock(folder: Path) -> Iterator[None]:
 
 def _folder(series_id: int) -> Path:
     return Path(settings.PACS_CACHE_ROOT) / _FOLDER / str(series_id)
-
-
-def _write_atomic(path: Path, content: bytes) -> None:
-    """Whole or not at all; no fsync: a copy lost in a crash is only a cache, rebuilt by the next build."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def _remove_unreferenced(folder: Path, *, keep: str | None) -> None:

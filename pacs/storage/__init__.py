@@ -56,6 +56,20 @@ def write_atomic(relative_path: str, chunks: Iterable[bytes], *, sync_directory:
     return size
 
 
+def cache_write(path: Path, content: bytes) -> None:
+    """Write a cache file (outside the archive) whole or not at all; no fsync: a cache lost in a crash is
+    rebuilt, and the fsyncs would cost the worker more than the rebuild ever will."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
 def directories_sync(relative_paths: Iterable[str]) -> None:
     """Make the renames of files written with ``sync_directory=False`` durable: fsync each folder once."""
     for folder in sorted({absolute_path(path).parent for path in relative_paths}):
