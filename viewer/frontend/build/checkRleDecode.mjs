@@ -280,16 +280,21 @@ const LOW_SEGMENT = 5;
 
 const GUARD = 256;
 
-// Laid out as the wrapper lays it out: the output from 0, the frame after it, where a write past the
-// output would land; then guard bytes. The status, or -1 when anything but the output was written.
+// The output from 0 and the frame right after it, where a write past the output would land; then guard
+// bytes, the scratch plane and guard bytes again. The status, or -1 when anything but the output and
+// the scratch plane was written.
 function rawDecode(frame, pixels) {
   const memory = new Uint8Array(raw.memory.buffer);
   const input = pixels * 2;
+  const scratch = input + frame.length + GUARD;
   memory.set(frame, input);
-  memory.fill(0xa5, input + frame.length, input + frame.length + GUARD);
-  const status = raw.rleDecode16(input, frame.length, 0, pixels);
-  const after = memory.subarray(input, input + frame.length + GUARD);
-  const untouched = after.every((value, index) => value === (index < frame.length ? frame[index] : 0xa5));
+  memory.fill(0xa5, input + frame.length, scratch);
+  memory.fill(0xa5, scratch + pixels, scratch + pixels + GUARD);
+  const status = raw.rleDecode16(input, frame.length, 0, pixels, scratch);
+  const after = memory.subarray(input, scratch);
+  const untouched =
+    after.every((value, index) => value === (index < frame.length ? frame[index] : 0xa5)) &&
+    memory.subarray(scratch + pixels, scratch + pixels + GUARD).every((value) => value === 0xa5);
   return untouched ? status : -1;
 }
 
@@ -334,15 +339,28 @@ malformedCheck("replicate run short of the plane", segmentsFrame([[0xfe, 1], [0x
 malformedCheck("literal run past its segment", segmentsFrame([[0xfd, 1], [3, 1, 2]]), 2, 2, LOW_SEGMENT);
 malformedCheck("replicate header without its byte", segmentsFrame([[0xfd], [0xfd, 2]]), 2, 2, HIGH_SEGMENT);
 malformedCheck("only no-ops", segmentsFrame([[0x80, 0x80], [0xfd, 2]]), 2, 2, HIGH_SEGMENT);
+// Planes large enough that the decoder's unchecked fast loop runs first and hands the malformed run
+// to its checked loop.
+const larger = rleEncode(Uint16Array.from({ length: 64 * 64 }, () => random16() & 0xfff));
+malformedCheck("truncated low segment of a larger plane", larger.subarray(0, larger.length - 3), 64, 64, LOW_SEGMENT);
+// 10 by 20 pixels: a run of 128 leaves 72 bytes of the plane, less than the next run of 128; the
+// trailing bytes keep the segment long enough for the fast loop.
+const overflowing = segmentsFrame([[0x81, 1, 0x81, 1, ...new Array(200).fill(0)], [0x81, 2, 0xb9, 2]]);
+malformedCheck("replicate run overflowing a larger plane", overflowing, 10, 20, HIGH_SEGMENT);
 // Arguments no caller of the wrapper passes, which must still not reach outside the memory.
 const memoryEnd = raw.memory.buffer.byteLength;
+// A scratch plane clear of the rest unless a case says otherwise.
+const SCRATCH = 8192;
 for (const [description, args] of [
-  ["input past the memory's end", [memoryEnd - 10, 100, 0, 4]],
-  ["input at the top of the address space", [0xfffffff0, 64, 0, 4]],
-  ["input length wrapping the address space", [1024, 0xffffffff, 0, 4]],
-  ["output past the memory's end", [0, 64, memoryEnd - 4, 4]],
-  ["output larger than the memory", [0, 64, 1024, 0x7fffffff]],
-  ["output overlapping the input", [0, 200, 100, 64]],
+  ["input past the memory's end", [memoryEnd - 10, 100, 0, 4, SCRATCH]],
+  ["input at the top of the address space", [0xfffffff0, 64, 0, 4, SCRATCH]],
+  ["input length wrapping the address space", [1024, 0xffffffff, 0, 4, SCRATCH]],
+  ["output past the memory's end", [0, 64, memoryEnd - 4, 4, SCRATCH]],
+  ["output larger than the memory", [0, 64, 1024, 0x7fffffff, SCRATCH]],
+  ["output overlapping the input", [0, 200, 100, 64, SCRATCH]],
+  ["scratch past the memory's end", [0, 64, 1024, 64, memoryEnd - 32]],
+  ["scratch overlapping the output", [0, 64, 1024, 64, 1100]],
+  ["scratch overlapping the input", [0, 64, 1024, 64, 32]],
 ]) {
   let got;
   try {
@@ -357,18 +375,21 @@ report(rleFrameDecode(valid, { rows: 0, columns: 8 }) === null, "no frame of 0 r
 // ---- (d) Frames the standard allows that the generated ones do not show.
 
 {
-  const values = Uint16Array.from({ length: 3 * 41 }, (_, index) => (index % 7 < 3 ? 2048 : random16()));
-  decodeCheck("no-op headers between runs", rleEncode(values, { noOpEvery: 3 }), 3, 41, littleEndian(values));
+  // Planes of 984 bytes: long enough for the decoder's fast loop, with a checked tail after it.
+  const [rows, columns] = [24, 41];
+  const values = Uint16Array.from({ length: rows * columns }, (_, index) => (index % 7 < 3 ? 2048 : random16()));
+  decodeCheck("no-op headers between runs", rleEncode(values, { noOpEvery: 3 }), rows, columns, littleEndian(values));
   const frame = rleEncode(values);
   const second = new DataView(frame.buffer).getUint32(8, true);
   const trailing = segmentsFrame([
     [...frame.subarray(64, second), 0xfd, 9, 0x80, 1, 2],
     [...frame.subarray(second), 7, 7, 7],
   ]);
-  decodeCheck("bytes after both full planes", trailing, 3, 41, littleEndian(values));
+  decodeCheck("bytes after both full planes", trailing, rows, columns, littleEndian(values));
   const inside = new Uint8Array(frame.length + 5);
   inside.set(frame, 3);
-  decodeCheck("a frame inside a larger buffer", inside.subarray(3, 3 + frame.length), 3, 41, littleEndian(values));
+  const framed = inside.subarray(3, 3 + frame.length);
+  decodeCheck("a frame inside a larger buffer", framed, rows, columns, littleEndian(values));
 }
 report(
   isRleTransferSyntax("1.2.840.10008.1.2.5") &&

@@ -3,10 +3,10 @@
  * the bytes of an uncompressed frame, which the page then makes like any other (nativeFrames.ts).
  *
  * The archive keeps an RLE copy of large series at half their size, which pays off only when decoding
- * costs less than the transfer it saves. A JavaScript PackBits loop costs more than that; the
- * WebAssembly loop of rleDecode.wat takes about half a millisecond for a 512×512 CT slice from pydicom's
- * encoder, the copies in and out included (Node 20, build/checkRleDecode.mjs prints it). Decoded here,
- * the frame also skips the image loader's decode workers and their copies to and fro.
+ * costs less than the transfer it saves. A JavaScript PackBits loop costs more than that; rleDecode.wat
+ * takes about 0.14 ms for a 512×512 CT slice from pydicom's encoder, the copies in and out included
+ * (Node 20, build/checkRleDecode.mjs prints it), some 0.3 s of the worker's time for a 2,000-slice series.
+ * Decoded here, the frame also skips the image loader's decode workers and their copies to and fro.
  */
 
 import type { NativePixelFormat } from "./nativeFrames";
@@ -22,8 +22,11 @@ export function isRleTransferSyntax(transferSyntaxUid: string | undefined): bool
 
 interface RleDecoder {
   memory: WebAssembly.Memory;
-  /** 0 when the frame at ``input`` was decoded into ``pixels`` little-endian values at ``output``. */
-  rleDecode16(input: number, inputLength: number, output: number, pixels: number): number;
+  /**
+   * 0 when the frame at ``input`` was decoded into ``pixels`` little-endian values at ``output``, with
+   * the ``pixels`` bytes at ``scratch`` for one of its planes.
+   */
+  rleDecode16(input: number, inputLength: number, output: number, pixels: number, scratch: number): number;
 }
 
 let decoderMade: RleDecoder | null | undefined;
@@ -61,9 +64,11 @@ export function rleFrameDecode(encoded: Uint8Array, format: NativePixelFormat): 
   if (!decoder) {
     return null;
   }
-  // The output first, from 0, where its 16-bit values are aligned; the encoded frame after it.
+  // The output first, from 0, where its 16-bit values are aligned; then the scratch plane, and the
+  // encoded frame last, since it is the one part whose size varies from slice to slice.
   const outputBytes = pixels * 2;
-  const needed = outputBytes + encoded.byteLength;
+  const input = outputBytes + pixels;
+  const needed = input + encoded.byteLength;
   const { memory } = decoder;
   if (needed > memory.buffer.byteLength) {
     try {
@@ -72,8 +77,8 @@ export function rleFrameDecode(encoded: Uint8Array, format: NativePixelFormat): 
       return null; // beyond the module's 2 GiB: not a frame this decoder is for
     }
   }
-  new Uint8Array(memory.buffer).set(encoded, outputBytes);
-  if (decoder.rleDecode16(outputBytes, encoded.byteLength, 0, pixels) !== 0) {
+  new Uint8Array(memory.buffer).set(encoded, input);
+  if (decoder.rleDecode16(input, encoded.byteLength, 0, pixels, outputBytes) !== 0) {
     return null;
   }
   return new Uint8Array(memory.buffer, 0, outputBytes).slice();
