@@ -6,6 +6,8 @@ series summaries, patient rows; and a bad instance must cost only itself.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -116,3 +118,45 @@ def test_one_study_signal_per_batch_and_few_queries(org_alpha, django_capture_on
     # link, a receiver of the same signal, is counted in too).
     assert len(queries.captured_queries) < 30, [q["sql"][:80] for q in queries.captured_queries]
     assert Study.objects.get().number_of_instances == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_into_one_new_series_queue_instead_of_deadlocking(org_alpha, caplog, monkeypatch):
+    """Four clients fill one new series at once, as the viewer benchmark's STOW-RS load does. Each web
+    process keeps its own hint of the series it indexed, so some batches take the one-query path for a
+    known series while others take the general path: both must lock patient, then study, then series."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: there is no row lock to take in the wrong order")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    from pacs.ingest import index
+
+    real_hint = index._recently_indexed
+
+    def hint_of_this_process(organization, items):  # type: ignore[no-untyped-def]
+        # Half the "processes" (threads here) never indexed the series; the others may have.
+        return int(threading.current_thread().name.rsplit("_", 1)[1]) % 2 == 0 and real_hint(organization, items)
+
+    monkeypatch.setattr(index, "_recently_indexed", hint_of_this_process)
+    study = "1.2.826.0.1.3680043.10.1.76"
+    batches = [
+        [make_instance(study_uid=study, series_uid=f"{study}.1", patient_id="76") for _ in range(3)] for _ in range(48)
+    ]
+
+    def store(batch: list[bytes]) -> list[str]:
+        try:
+            outcomes = instances_ingest(sources=batch, origin=IngestOrigin(kind="stow", organization=org_alpha))
+            return [outcome.outcome if isinstance(outcome, IngestResult) else outcome.status for outcome in outcomes]
+        finally:
+            connections.close_all()
+
+    with caplog.at_level("WARNING", logger="pacs.ingest.index"), ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = [outcome for batch_outcomes in pool.map(store, batches) for outcome in batch_outcomes]
+
+    assert outcomes == ["stored"] * 144
+    assert [record.getMessage() for record in caplog.records if "rolled back" in record.getMessage()] == []
+    series = Series.objects.get()
+    assert (series.number_of_instances, series.study.number_of_instances) == (144, 144)
+    assert Instance.objects.count() == 144

@@ -121,7 +121,7 @@ def _tables_queried(queries: list[dict]) -> list[str]:
     ]
 
 
-def test_later_instances_of_a_series_lock_patient_study_and_series_in_one_query(org_alpha):
+def test_later_instances_of_a_series_lock_the_patient_then_study_and_series_in_one_query(org_alpha):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -135,12 +135,12 @@ def test_later_instances_of_a_series_lock_patient_study_and_series_in_one_query(
             origin=origin(org_alpha),
         )
     selects = [query for query in context.captured_queries if query["sql"].startswith("SELECT")]
-    joined = [
-        query for query in selects if all(t in query["sql"] for t in ("pacs_patient", "pacs_study", "pacs_series"))
-    ]
-    assert len(joined) == 1
-    # No other look-up of those rows: only the joined one and the UPDATEs of the counts and the name.
-    assert [query for query in selects if query not in joined and _tables_queried([query])] == []
+    looked_up = [query for query in selects if _tables_queried([query])]
+    # The patient first, as every batch locks it first (see test_ingest_batch's concurrent test), then
+    # the study and series joined; no other look-up of those rows, only the UPDATEs of counts and name.
+    assert len(looked_up) == 2, [query["sql"][:120] for query in looked_up]
+    assert "pacs_study" not in looked_up[0]["sql"] and "pacs_patient" in looked_up[0]["sql"]
+    assert all(table in looked_up[1]["sql"] for table in ("pacs_study", "pacs_series"))
     study = Study.objects.get(study_instance_uid=study_uid)
     assert (study.number_of_instances, Series.objects.get(series_instance_uid=series_uid).number_of_instances) == (2, 2)
     assert Patient.objects.get(pk=study.patient_id).patient_name == "Corrected^Name"
