@@ -17,8 +17,9 @@ from pydicom.uid import RLELossless
 FRONTEND = Path(__file__).resolve().parents[2] / "viewer" / "frontend"
 
 # The check script's own cases: 25 generated frames, 1 on what the generator made, 29 malformed frames or
-# arguments, 4 frames the standard allows and 1 on the transfer syntax; one more per fixture written here.
-SCRIPT_CASES = 60
+# arguments, 4 frames the standard allows, 2 on the output buffer given and 1 on the transfer syntax; one
+# more per fixture written here.
+SCRIPT_CASES = 62
 
 
 def _ct_slice(rng: np.random.Generator, size: int, background: int, body: int, dtype: str) -> np.ndarray:

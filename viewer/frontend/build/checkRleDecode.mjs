@@ -391,6 +391,25 @@ report(rleFrameDecode(valid, { rows: 0, columns: 8 }) === null, "no frame of 0 r
   const framed = inside.subarray(3, 3 + frame.length);
   decodeCheck("a frame inside a larger buffer", framed, rows, columns, littleEndian(values));
 }
+{
+  // Into the caller's buffer when it is the frame's size (the page's touched buffers), else a new one.
+  const [rows, columns] = [16, 20];
+  const values = Uint16Array.from({ length: rows * columns }, () => random16());
+  const format = { rows, columns, bitsStored: 16, pixelRepresentation: 0, scaling: null };
+  const frame = rleEncode(values);
+  const given = new ArrayBuffer(rows * columns * 2);
+  const into = rleFrameDecode(frame, format, given);
+  report(
+    into !== null && into.buffer === given && firstDifference(into, littleEndian(values)) === -1,
+    "decoded into the buffer given",
+  );
+  const tooSmall = new ArrayBuffer(rows * columns * 2 - 2);
+  const fresh = rleFrameDecode(frame, format, tooSmall);
+  report(
+    fresh !== null && fresh.buffer !== tooSmall && owned(fresh) && firstDifference(fresh, littleEndian(values)) === -1,
+    "a buffer of another size is left alone: a new one",
+  );
+}
 report(
   isRleTransferSyntax("1.2.840.10008.1.2.5") &&
     !isRleTransferSyntax("1.2.840.10008.1.2.1") &&

@@ -54,11 +54,16 @@ function rleDecoder(): RleDecoder | null {
 
 /**
  * Decode one RLE Lossless frame of 16 bits allocated, one sample per pixel, into its uncompressed
- * little-endian bytes, in a buffer of their own (so they can be moved to the page). Null when the frame
- * is not two segments making a plane each of this format's size, or there is no WebAssembly: the caller
- * then leaves the frame to the DICOM image loader, which decodes every RLE variant.
+ * little-endian bytes, in a buffer of their own (so they can be moved to the page): ``output`` when it
+ * is given and of the frame's size, else a new one. Null when the frame is not two segments making a
+ * plane each of this format's size, or there is no WebAssembly: the caller then leaves the frame to the
+ * DICOM image loader, which decodes every RLE variant.
  */
-export function rleFrameDecode(encoded: Uint8Array, format: NativePixelFormat): Uint8Array | null {
+export function rleFrameDecode(
+  encoded: Uint8Array,
+  format: NativePixelFormat,
+  output?: ArrayBuffer,
+): Uint8Array | null {
   const pixels = format.rows * format.columns;
   const decoder = pixels > 0 && Number.isSafeInteger(pixels) ? rleDecoder() : null;
   if (!decoder) {
@@ -81,5 +86,11 @@ export function rleFrameDecode(encoded: Uint8Array, format: NativePixelFormat): 
   if (decoder.rleDecode16(input, encoded.byteLength, 0, pixels, outputBytes) !== 0) {
     return null;
   }
-  return new Uint8Array(memory.buffer, 0, outputBytes).slice();
+  const decoded = new Uint8Array(memory.buffer, 0, outputBytes);
+  if (output?.byteLength === outputBytes) {
+    const frame = new Uint8Array(output);
+    frame.set(decoded);
+    return frame;
+  }
+  return decoded.slice();
 }

@@ -29,6 +29,42 @@ const PIXEL_DATA_ACCEPT =
 // Encoded frames handed to the image loader at once: enough to keep its decode workers busy, few enough
 // that the frames waiting for them hold little memory (the worker sends more only as these are made).
 const ENCODED_IN_FLIGHT = 8;
+// Frame-size buffers the worker puts frames in, kept this many ahead of it. The page writes to each page
+// of their memory first, so that the worker, the thread the whole series waits on, does not take the
+// page faults (half a second for a gigabyte of frames); this thread has time to spare meanwhile.
+const SPARE_BUFFERS = 16;
+const MEMORY_PAGE = 4096;
+
+/** A buffer of ``size`` bytes whose memory is mapped: one write to each page of it. */
+function touchedBuffer(size: number): ArrayBuffer {
+  const bytes = new Uint8Array(size);
+  for (let index = 0; index < size; index += MEMORY_PAGE) {
+    bytes[index] = 0;
+  }
+  return bytes.buffer;
+}
+
+/**
+ * Buffers for the single-frame instances the page decodes, as many as they are and at most
+ * ``SPARE_BUFFERS`` ahead of the frames received: ``more(count, size)`` returns the next to send.
+ */
+function spareBuffers(instances: InstancePlan[]): { more(count: number, size: number): ArrayBuffer[] } {
+  const wanted = new Map<number, number>(); // frame size -> buffers still to make
+  for (const plan of instances) {
+    if (plan.format && plan.imageIds.length === 1) {
+      const size = nativeFrameBytes(plan.format);
+      wanted.set(size, (wanted.get(size) ?? 0) + 1);
+    }
+  }
+  return {
+    more(count, size) {
+      const left = wanted.get(size) ?? 0;
+      const made = Array.from({ length: Math.min(count, left) }, () => touchedBuffer(size));
+      wanted.set(size, left - made.length);
+      return made;
+    },
+  };
+}
 
 export interface PixelDataLoad {
   /** Called once per image of the series: in the cache, or failed. */
@@ -77,7 +113,13 @@ export async function seriesPixelDataLoad(
     console.warn("No worker for the series pixel data; loading frame by frame", error);
     return [...stack.imageIds];
   }
-  const send = (message: ToWorker): void => worker.postMessage(message);
+  const send = (message: ToWorker, transfer: Transferable[] = []): void => worker.postMessage(message, transfer);
+  const spare = spareBuffers(instances);
+  const buffersSend = (buffers: ArrayBuffer[]): void => {
+    if (buffers.length > 0) {
+      send({ type: "buffers", buffers }, buffers);
+    }
+  };
   let stopped = false;
   const stop = (): void => {
     if (!stopped) {
@@ -153,6 +195,15 @@ export async function seriesPixelDataLoad(
       const message = event.data;
       switch (message.type) {
         case "native":
+          if (!stopped) {
+            const sizes = new Map<number, number>();
+            for (const part of message.parts) {
+              sizes.set(part.bytes.byteLength, (sizes.get(part.bytes.byteLength) ?? 0) + 1);
+            }
+            for (const [size, count] of sizes) {
+              buffersSend(spare.more(count, size));
+            }
+          }
           message.parts.forEach(partDecode);
           return;
         case "encoded":
@@ -180,6 +231,9 @@ export async function seriesPixelDataLoad(
     instances,
     encodedCredit: ENCODED_IN_FLIGHT,
   });
+  for (const size of new Set(instances.flatMap((plan) => (plan.format ? [nativeFrameBytes(plan.format)] : [])))) {
+    buffersSend(spare.more(SPARE_BUFFERS, size));
+  }
   await ended;
   worker.terminate();
   await Promise.all(inFlight);

@@ -18,6 +18,11 @@ export interface NativePartMessage {
 
 export type ToWorker =
   | { type: "start"; url: string; accept: string; instances: InstancePlan[]; encodedCredit: number }
+  /**
+   * Buffers of a frame's size for the worker to put frames in, written to by the page beforehand so that
+   * their memory is mapped (moved).
+   */
+  | { type: "buffers"; buffers: ArrayBuffer[] }
   /** The page has made this many more of the encoded frames it was sent. */
   | { type: "credit"; count: number }
   /** Stop reading (the cache is full, or the page no longer wants the series). */
