@@ -2,7 +2,7 @@
 
 The page gets ``probe.js`` before its own scripts. It notes, on the page's clock (milliseconds from the
 navigation start), when a viewport canvas first shows an image (the time of the draw whose pixels, read
-back later, are bright), when the last WADO-RS frame of the series, or the series' Pixel Data response
+back once the run is over, are bright), when the last WADO-RS frame of the series, or the series' Pixel Data response
 that holds them all, has arrived (Resource Timing), and, for a viewer that shows one, when its own
 progress indicator reaches the total. Python polls those notes until the run is complete, stalls, or
 reaches its time limit.
@@ -178,34 +178,44 @@ def timed_open(
     response = page.goto(url, wait_until="commit", timeout=time_limit * 1000)
     state: dict = {}
     last_change_seen, last_change_at = -1.0, time.monotonic()
+
+    def notes(read: dict | None) -> dict:
+        """The probe's notes, with the worker's Pixel Data response the page itself does not see."""
+        notes = read or state
+        if notes.get("framesDone") is None and pixel_data_ends and notes.get("timeOrigin"):
+            notes["framesDone"] = notes["seriesPixelData"] = pixel_data_ends[0] - notes["timeOrigin"]
+        return notes
+
     while True:
         try:
-            state = page.evaluate(_STATE_READ) or state
+            state = notes(page.evaluate(_STATE_READ))
         except PlaywrightError as exc:
             # A page that navigates again (a redirect, a reload) has a new probe: keep polling it.
             if "context was destroyed" not in str(exc):
                 raise
-        if state.get("framesDone") is None and pixel_data_ends and state.get("timeOrigin"):
-            state["framesDone"] = state["seriesPixelData"] = pixel_data_ends[0] - state["timeOrigin"]
         if response is not None and response.status >= 400:
             result.problem, result.failed = f"the page answered {response.status}", True
             break
         if state.get("fatal"):
             result.problem, result.failed = f"the viewer failed: {state['fatal']}", True
             break
-        complete = state.get("firstImage") is not None and state.get("framesDone") is not None
+        loaded = state.get("framesDone") is not None
         if probe.progress_selector:
-            complete = complete and state.get("progressDone") is not None
-        if complete:
+            loaded = loaded and state.get("progressDone") is not None
+        if loaded and state.get("firstImage") is None:
+            state = notes(_copies_read(page))
+        if loaded and state.get("firstImage") is not None:
             break
         now = time.monotonic()
         if state.get("lastChange", 0) != last_change_seen:
             last_change_seen, last_change_at = state.get("lastChange", 0), now
-        elif now - last_change_at > STALL_SECONDS and state.get("firstImage") is not None:
+        elif now - last_change_at > STALL_SECONDS and state.get("copiesTaken"):
             result.problem = f"stalled: nothing new for {STALL_SECONDS:.0f} s"
+            state = notes(_copies_read(page))
             break
         if now - start > time_limit:
             result.problem = f"stopped at the {time_limit:.0f} s limit"
+            state = notes(_copies_read(page))
             break
         time.sleep(POLL_SECONDS)
     result.ended = _seconds(state.get("now"))
@@ -232,6 +242,14 @@ def timed_open(
         page.screenshot(path=str(screenshot))
         result.screenshot = screenshot
     return result
+
+
+def _copies_read(page: Page) -> dict | None:
+    """Read back the canvas copies the probe took (see probe.js), after the load: the probe's notes then."""
+    try:
+        return page.evaluate(f"() => {{ window.__benchCopiesRead?.(); return ({_STATE_READ})(); }}")
+    except PlaywrightError:
+        return None
 
 
 def _seconds(milliseconds: float | None) -> float | None:

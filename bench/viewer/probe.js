@@ -71,12 +71,14 @@
   });
 
   // The first image: a viewport canvas with enough bright pixels, checked on a 64×64 copy. Reading a
-  // canvas back costs the page 50 to 100 ms with software WebGL (it waits for the GPU process), so the
-  // probe stays off the viewer's way: right after a viewer draws into a viewport canvas (Cornerstone3D
-  // viewers copy each render into it with drawImage) it only takes a small copy, which the GPU makes,
-  // and reads the copies back when the page is idle; the first bright copy gives the time of its draw.
-  // Reading every canvas each animation frame, as this probe did before, cost the page 130 to 290 ms
-  // before its first image. A slow poll stays as the fallback for a viewer that draws otherwise.
+  // canvas back costs the page 50 to 330 ms with software WebGL (it waits for the GPU process to finish
+  // everything queued), so the probe stays off the viewer's way: right after a viewer draws into a
+  // viewport canvas (Cornerstone3D viewers copy each render into it with drawImage) it only takes a
+  // small copy, which the GPU makes, and reads the copies back once the run is over (Python calls
+  // __benchCopiesRead); the first bright copy gives the time of its draw. Reading every canvas each
+  // animation frame cost the page 130 to 290 ms before its first image; reading the copies when the page
+  // was first idle blocked its thread for up to 330 ms in the middle of loading the series. A slow poll
+  // stays as the fallback for a viewer that draws otherwise.
   const lit = (copy) => {
     const data = copy.getContext("2d").getImageData(0, 0, 64, 64).data;
     let count = 0;
@@ -88,39 +90,41 @@
     return count >= BENCH.litFraction * 64 * 64;
   };
   const copies = []; // [time, 64×64 copy of a viewport canvas], in the order drawn
+  const COPIES_KEPT = 400; // a viewer redrawing without ever showing an image is not kept track of forever
+  state.copiesTaken = 0;
   const copyTake = (canvas, time) => {
-    if (state.firstImage !== null || !canvas.width || !canvas.height) {
+    if (state.firstImage !== null || copies.length >= COPIES_KEPT || !canvas.width || !canvas.height) {
       return;
     }
     const copy = document.createElement("canvas");
     copy.width = copy.height = 64;
     copy.getContext("2d").drawImage(canvas, 0, 0, 64, 64);
     copies.push([time, copy]);
-    if (copies.length === 1) {
-      requestIdleCallback(copiesRead, { timeout: 500 });
-    }
+    state.copiesTaken += 1;
+    state.lastChange = performance.now();
   };
-  const copiesRead = () => {
+  window.__benchCopiesRead = () => {
     for (const [time, copy] of copies.splice(0)) {
       if (state.firstImage === null && lit(copy)) {
         state.firstImage = time;
-        state.lastChange = performance.now();
       }
     }
   };
+  let drawSeen = false; // the viewer draws with drawImage or putImageData: the poll is not needed
   for (const name of ["drawImage", "putImageData"]) {
     const original = CanvasRenderingContext2D.prototype[name];
     CanvasRenderingContext2D.prototype[name] = function (...args) {
       const result = original.apply(this, args);
       const canvas = this.canvas;
       if (state.firstImage === null && canvas instanceof HTMLCanvasElement && canvas.matches(BENCH.canvasSelector)) {
+        drawSeen = true;
         copyTake(canvas, performance.now());
       }
       return result;
     };
   }
   const poll = () => {
-    if (state.firstImage !== null) {
+    if (state.firstImage !== null || drawSeen) {
       return;
     }
     for (const canvas of document.querySelectorAll(BENCH.canvasSelector)) {
