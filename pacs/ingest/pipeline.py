@@ -178,12 +178,12 @@ def _index_written(
     outcomes: list[IngestResult | DicomStatusError | None],
 ) -> None:
     items = [item for _, item in written]
-    old_paths = [item.replacing.file_path for item in items if item.replacing is not None]
+    replaced = [item.replacing for item in items if item.replacing is not None]
     try:
         instance_ids = index_with_retries(
             items=items,
             organization=origin.organization,
-            on_commit=lambda instances, new_study_ids: _after_commit(instances, new_study_ids, origin, old_paths),
+            on_commit=lambda instances, new_study_ids: _after_commit(instances, new_study_ids, origin, replaced),
         )
     except DicomStatusError as exc:
         if len(written) > 1 and exc.status != errors.OUT_OF_RESOURCES:
@@ -269,16 +269,21 @@ def _validate(parsed: ParsedInstance, origin: IngestOrigin) -> None:
 
 
 def _after_commit(
-    instances: list[Instance], new_study_ids: list[int], origin: IngestOrigin, old_paths: list[str]
+    instances: list[Instance], new_study_ids: list[int], origin: IngestOrigin, replaced: list[Instance]
 ) -> None:
     from pacs.tasks import series_metadata_build_soon
 
-    for old_path in old_paths:
-        storage.delete(old_path)
+    for old in replaced:
+        storage.delete(old.file_path)
     minimum = settings.PACS_METADATA_PRECOMPUTE_MIN_INSTANCES
+    new_series = {instance.series_id for instance in instances}
     series_metadata_build_soon(
-        *(instance.series_id for instance in instances if instance.series.number_of_instances >= minimum)
+        *(instance.series_id for instance in instances if instance.series.number_of_instances >= minimum),
+        # A series an instance moved out of: its cached metadata and RLE copy are brought up to date, or
+        # removed with it when that was its last instance (the builds clean up after a gone series).
+        *(old.series_id for old in replaced if old.series_id not in new_series),
     )
+    replaced_sops = {old.sop_instance_uid for old in replaced}
     for instance in instances:
         instance_stored.send(
             sender=Instance,
@@ -287,7 +292,7 @@ def _after_commit(
             study_id=instance.series.study_id,
             organization_id=origin.organization.pk,
             origin_kind=origin.kind,
-            outcome="replaced" if old_paths else "stored",
+            outcome="replaced" if instance.sop_instance_uid in replaced_sops else "stored",
         )
     studies_stored.send(
         sender=Instance,

@@ -19,7 +19,7 @@ from pacs import settings as project_settings
 from pacs.models import Instance, Series
 from pacs.retrieve import codecs, rle_copies
 from pacs.synthetic import Patient, ct_series
-from pacs.tasks import METADATA_BUILD_QUIET_SECONDS, _arrival_key, series_rle_copy_build_task
+from pacs.tasks import METADATA_BUILD_QUIET_SECONDS, _arrival_key, _queued_key, series_rle_copy_build_task
 from tests.conftest import wait_until
 from tests.dicomweb.helpers import make_instance, uids_of
 from tests.dicomweb.test_wado import parts_of
@@ -192,6 +192,39 @@ def test_the_worker_builds_the_copy_after_the_series_burst(
     assert [rle_decoded(part, file) for part, file in zip(parts, files, strict=True)] == [
         stored_pixels(file) for file in files
     ]
+
+
+def test_a_series_whose_instances_all_moved_out_loses_its_caches(
+    celery_worker_process, transactional_db, org_alpha, ingest, settings
+):
+    """Instances sent again under another series (a correction at the modality): the series they left,
+    now gone from the index, has its metadata cache and RLE copy removed by the worker."""
+    settings.PACS_STORAGE_ROOT = Path(project_settings.PACS_STORAGE_ROOT)
+    settings.PACS_METADATA_PRECOMPUTE_MIN_INSTANCES = 2
+    files = ct_files(3)
+    ingest(org_alpha, *files)
+    series_id = series_of(files[0]).pk
+    cache_root = Path(settings.PACS_CACHE_ROOT)
+    rle_folder = cache_root / "series-rle" / str(series_id)
+    metadata_folder = cache_root / "series-metadata" / str(series_id)
+    wait_until((rle_folder / "index.json").is_file, timeout=60)
+    assert list(metadata_folder.glob("*.json"))
+
+    moved = []
+    for file in files:
+        dataset = pydicom.dcmread(io.BytesIO(file))
+        dataset.SeriesInstanceUID = "1.2.826.0.1.3680043.10.1.77.2"
+        out = io.BytesIO()
+        dataset.save_as(out, enforce_file_format=True)
+        moved.append(out.getvalue())
+    assert [result.outcome for result in ingest(org_alpha, *moved)] == ["replaced"] * 3
+
+    assert not Series.objects.filter(pk=series_id).exists()
+    wait_until(lambda: not rle_folder.exists() and not list(metadata_folder.glob("*.json")), timeout=60)
+    # The series they moved into has its own copy; waiting for it leaves no build queued for later tests.
+    new_series_id = series_of(moved[0]).pk
+    wait_until((cache_root / "series-rle" / str(new_series_id) / "index.json").is_file, timeout=60)
+    wait_until(lambda: cache.get(_queued_key(new_series_id)) is None, timeout=60)
 
 
 def test_no_copy_is_made_while_the_series_is_still_arriving(org_alpha, ingest, cache_root):
