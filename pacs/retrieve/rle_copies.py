@@ -12,7 +12,8 @@ file and ``index.json``, which names that file and, per SOP Instance UID, the st
 were encoded from and each frame's byte range. A frame is served from the copy only while its instance
 still points at that stored file (a correction or a replacement writes a new file), so an instance that
 arrived or changed since the copy was made is simply sent as stored. Rebuilding reuses the frames of
-the instances that did not change.
+the instances that did not change, and remembers the ones found not worth copying (by their stored
+file), so a noisy series is not encoded again at the end of every burst.
 
 Only grey 16-bit instances stored uncompressed little endian, with a frame index, are copied: the frames
 a viewer decodes itself, and the ones whose size matters. A frame that RLE would not shrink by a tenth
@@ -31,7 +32,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -69,6 +70,8 @@ class SeriesCopy:
     data_path: Path
     series_uid: str
     instances: dict[str, CopiedInstance]
+    # SOP Instance UID -> the stored file found not worth copying (see _WORTHWHILE_RATIO) or unreadable.
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def frames_of(self, *, sop_uid: str, file_path: str, number_of_frames: int) -> list[tuple[int, int]] | None:
         """The instance's frames in the copy, or None when the copy does not hold its current pixels."""
@@ -77,13 +80,24 @@ class SeriesCopy:
             return None
         return copied.frames
 
+    def decided(self, *, sop_uid: str, file_path: str, number_of_frames: int) -> bool:
+        """Whether the copy holds the instance's current pixels or has already left them out."""
+        if self.skipped.get(sop_uid) == file_path:
+            return True
+        return self.frames_of(sop_uid=sop_uid, file_path=file_path, number_of_frames=number_of_frames) is not None
+
 
 def copies_enabled() -> bool:
     return bool(settings.PACS_SERIES_RLE_COPIES)
 
 
 def series_copy(series_id: int) -> SeriesCopy | None:
-    """The series' copy, or None when it has none (not built, or being replaced right now)."""
+    """The series' copy, or None when it has none (not built, nothing in it, or being replaced right now)."""
+    copy = _index_read(series_id)
+    return copy if copy is not None and copy.instances else None
+
+
+def _index_read(series_id: int) -> SeriesCopy | None:
     folder = _folder(series_id)
     try:
         index = json.loads((folder / _INDEX).read_bytes())
@@ -94,6 +108,7 @@ def series_copy(series_id: int) -> SeriesCopy | None:
                 sop: CopiedInstance(entry["file_path"], [tuple(frame) for frame in entry["frames"]])
                 for sop, entry in index["instances"].items()
             },
+            skipped=dict(index.get("skipped", {})),
         )
     except FileNotFoundError:
         return None
@@ -170,22 +185,24 @@ def series_copy_build(*, series_id: int) -> SeriesCopy | None:
         if _copyable(syntax, index, metadata)
     ]
     with _build_lock(folder):
-        previous = series_copy(series_id)
+        if not wanted:
+            series_copy_remove(series_id)  # nothing in the series a copy is for (compressed, colour, 8-bit)
+            return None
+        previous = _index_read(series_id)
         if previous is not None and previous.series_uid != series_uid:
             previous = None  # a reused primary key (a restored database): nothing in it is this series'
         if previous is not None and all(
-            previous.frames_of(sop_uid=sop, file_path=path, number_of_frames=len(index)) is not None
+            previous.decided(sop_uid=sop, file_path=path, number_of_frames=len(index))
             for sop, path, index, _metadata in wanted
         ):
-            return previous  # nothing new since the last build
-        copied, encoded, data_name = _data_write(folder, wanted, previous)
-        if not copied:
-            series_copy_remove(series_id)
-            return None
+            return series_copy(series_id)  # nothing new since the last build
+        copied, skipped, encoded, data_name = _data_write(folder, wanted, previous)
+        # Written even when nothing was worth copying: the next build then knows not to encode it again.
         index = {
             "series_uid": series_uid,
             "data": data_name,
             "instances": {sop: {"file_path": c.file_path, "frames": c.frames} for sop, c in copied.items()},
+            "skipped": skipped,
         }
         storage.cache_write(folder / _INDEX, json.dumps(index, separators=(",", ":")).encode())
         _remove_unreferenced(folder, keep=data_name)
@@ -202,18 +219,23 @@ def series_copy_build(*, series_id: int) -> SeriesCopy | None:
 
 def _data_write(
     folder: Path, wanted: list[tuple[str, str, list, dict]], previous: SeriesCopy | None
-) -> tuple[dict[str, CopiedInstance], int, str]:
-    """Write a new data file: frames of unchanged instances taken from ``previous``, the rest encoded.
+) -> tuple[dict[str, CopiedInstance], dict[str, str], int, str]:
+    """Write a new data file: frames of unchanged instances taken from ``previous``, the rest encoded
+    unless ``previous`` already left them out.
 
-    Returns what it holds, how many instances were encoded, and its name.
+    Returns what it holds, what it left out (by stored file), how many instances were encoded, its name.
     """
     data_name = f"{uuid.uuid4().hex}.rle"
     copied: dict[str, CopiedInstance] = {}
+    skipped: dict[str, str] = {}
     encoded = 0
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out, _previous_data(previous) as old_data:
             for sop, file_path, frame_index, metadata in wanted:
+                if previous is not None and previous.skipped.get(sop) == file_path:
+                    skipped[sop] = file_path
+                    continue
                 old = None
                 if previous is not None and old_data is not None:
                     old = previous.frames_of(sop_uid=sop, file_path=file_path, number_of_frames=len(frame_index))
@@ -223,6 +245,7 @@ def _data_write(
                     frames = _instance_encode(file_path, frame_index, codecs.ImagePixel.from_json(metadata))
                     encoded += 1
                 if frames is None:
+                    skipped[sop] = file_path
                     continue
                 ranges = []
                 for frame in frames:
@@ -233,7 +256,7 @@ def _data_write(
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    return copied, encoded, data_name
+    return copied, skipped, encoded, data_name
 
 
 def series_copy_remove(series_id: int) -> None:

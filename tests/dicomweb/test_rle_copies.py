@@ -155,13 +155,23 @@ def test_an_instance_replaced_after_the_copy_is_sent_as_stored_until_the_next_bu
     assert len(list((cache_root / "series-rle" / str(series.pk)).glob("*.rle"))) == 1
 
 
-def test_what_rle_would_not_shrink_is_not_copied_and_a_gone_series_loses_its_copy(org_alpha, ingest, cache_root):
+def test_what_rle_would_not_shrink_is_not_copied_and_a_gone_series_loses_its_copy(
+    org_alpha, ingest, cache_root, caplog
+):
     noisy = pydicom.dcmread(io.BytesIO(ct_files(1)[0]))
     noisy.PixelData = np.random.default_rng(7).integers(-1000, 3000, (64, 64), dtype="<i2").tobytes()
     out = io.BytesIO()
     noisy.save_as(out, enforce_file_format=True)
     ingest(org_alpha, out.getvalue())
-    assert rle_copies.series_copy_build(series_id=series_of(out.getvalue()).pk) is None
+    noisy_series = series_of(out.getvalue()).pk
+    with caplog.at_level("INFO", logger="pacs.retrieve.rle_copies"):
+        assert rle_copies.series_copy_build(series_id=noisy_series) is None
+        assert "0 of 1 images (1 encoded now)" in caplog.text
+        caplog.clear()
+        # Remembered as not worth copying: the next build (the end of the next burst) does not encode it.
+        assert rle_copies.series_copy_build(series_id=noisy_series) is None
+        assert "encoded now" not in caplog.text
+    assert rle_copies.series_copy(noisy_series) is None
 
     files = ct_files(2)
     ingest(org_alpha, *files)
