@@ -180,9 +180,9 @@ def series_copy_build(*, series_id: int) -> SeriesCopy | None:
         shutil.rmtree(folder, ignore_errors=True)
         return None
     wanted = [
-        (sop, path, index, metadata)
+        (sop, path, index, image)
         for sop, path, syntax, index, metadata in rows
-        if _copyable(syntax, index, metadata)
+        if (image := _copyable_image(syntax, index, metadata)) is not None
     ]
     with _build_lock(folder):
         if not wanted:
@@ -193,7 +193,7 @@ def series_copy_build(*, series_id: int) -> SeriesCopy | None:
             previous = None  # a reused primary key (a restored database): nothing in it is this series'
         if previous is not None and all(
             previous.decided(sop_uid=sop, file_path=path, number_of_frames=len(index))
-            for sop, path, index, _metadata in wanted
+            for sop, path, index, _image in wanted
         ):
             return series_copy(series_id)  # nothing new since the last build
         copied, skipped, encoded, data_name = _data_write(folder, wanted, previous)
@@ -218,7 +218,7 @@ def series_copy_build(*, series_id: int) -> SeriesCopy | None:
 
 
 def _data_write(
-    folder: Path, wanted: list[tuple[str, str, list, dict]], previous: SeriesCopy | None
+    folder: Path, wanted: list[tuple[str, str, list, codecs.ImagePixel]], previous: SeriesCopy | None
 ) -> tuple[dict[str, CopiedInstance], dict[str, str], int, str]:
     """Write a new data file: frames of unchanged instances taken from ``previous``, the rest encoded
     unless ``previous`` already left them out.
@@ -232,7 +232,7 @@ def _data_write(
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out, _previous_data(previous) as old_data:
-            for sop, file_path, frame_index, metadata in wanted:
+            for sop, file_path, frame_index, image in wanted:
                 if previous is not None and previous.skipped.get(sop) == file_path:
                     skipped[sop] = file_path
                     continue
@@ -242,7 +242,7 @@ def _data_write(
                 if old is not None:
                     frames: list[bytes] | None = list(frames_read(old_data, old))
                 else:
-                    frames = _instance_encode(file_path, frame_index, codecs.ImagePixel.from_json(metadata))
+                    frames = _instance_encode(file_path, frame_index, image)
                     encoded += 1
                 if frames is None:
                     skipped[sop] = file_path
@@ -266,18 +266,20 @@ def series_copy_remove(series_id: int) -> None:
     _remove_unreferenced(folder, keep=None)
 
 
-def _copyable(transfer_syntax: str, frame_index: list | None, metadata: dict) -> bool:
+def _copyable_image(transfer_syntax: str, frame_index: list | None, metadata: dict) -> codecs.ImagePixel | None:
+    """The instance's Image Pixel attributes when a copy is for it (see the module's docstring), else None."""
     if transfer_syntax not in codecs.LITTLE_ENDIAN_NATIVE or not frame_index:
-        return False
+        return None
     try:
         image = codecs.ImagePixel.from_json(metadata)
     except codecs.CodecError:
-        return False
-    return (
+        return None
+    grey16 = (
         image.samples_per_pixel == 1
         and image.bits_allocated == 16
         and image.photometric_interpretation in ("MONOCHROME1", "MONOCHROME2")
     )
+    return image if grey16 else None
 
 
 def _instance_encode(file_path: str, frame_index: list, image: codecs.ImagePixel) -> list[bytes] | None:
