@@ -2,9 +2,9 @@
 
 The page gets ``probe.js`` before its own scripts. It notes, on the page's clock (milliseconds from the
 navigation start), when a viewport canvas first shows an image (the time of the draw whose pixels, read
-back once the run is over, are bright), when the last WADO-RS frame of the series, or the series' Pixel Data response
-that holds them all, has arrived (Resource Timing), and, for a viewer that shows one, when its own
-progress indicator reaches the total. Python polls those notes until the run is complete, stalls, or
+back once the run is over, are bright), when the last WADO-RS frame of the series, or the series' Pixel
+Data response that holds them all, has arrived (Resource Timing), and, for a viewer that shows one, when
+its own progress indicator reaches the total. Python polls those notes until the run is complete, stalls, or
 reaches its time limit.
 """
 

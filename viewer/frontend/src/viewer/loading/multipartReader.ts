@@ -86,7 +86,8 @@ export class MultipartReader {
       throw new MultipartFormatError("A part has no Content-Length");
     }
     const given = into?.(headers, length) ?? null;
-    return { headers, body: await this.bytes(given && given.byteLength >= length ? given : new ArrayBuffer(length), length) };
+    const buffer = given && given.byteLength >= length ? given : new ArrayBuffer(length);
+    return { headers, body: await this.bytes(buffer, length) };
   }
 
   cancel(): void {
