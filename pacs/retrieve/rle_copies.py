@@ -28,7 +28,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -195,7 +194,7 @@ def series_copy_build(*, series_id: int) -> SeriesCopy | None:
             previous.decided(sop_uid=sop, file_path=path, number_of_frames=len(index))
             for sop, path, index, _image in wanted
         ):
-            return series_copy(series_id)  # nothing new since the last build
+            return previous if previous.instances else None  # nothing new since the last build
         copied, skipped, encoded, data_name = _data_write(folder, wanted, previous)
         # Written even when nothing was worth copying: the next build then knows not to encode it again.
         index = {
@@ -214,7 +213,8 @@ def series_copy_build(*, series_id: int) -> SeriesCopy | None:
         encoded,
         time.monotonic() - started,
     )
-    return series_copy(series_id)
+    built = SeriesCopy(data_path=folder / data_name, series_uid=series_uid, instances=copied, skipped=skipped)
+    return built if copied else None
 
 
 def _data_write(
@@ -229,33 +229,27 @@ def _data_write(
     copied: dict[str, CopiedInstance] = {}
     skipped: dict[str, str] = {}
     encoded = 0
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out, _previous_data(previous) as old_data:
-            for sop, file_path, frame_index, image in wanted:
-                if previous is not None and previous.skipped.get(sop) == file_path:
-                    skipped[sop] = file_path
-                    continue
-                old = None
-                if previous is not None and old_data is not None:
-                    old = previous.frames_of(sop_uid=sop, file_path=file_path, number_of_frames=len(frame_index))
-                if old is not None:
-                    frames: list[bytes] | None = list(frames_read(old_data, old))
-                else:
-                    frames = _instance_encode(file_path, frame_index, image)
-                    encoded += 1
-                if frames is None:
-                    skipped[sop] = file_path
-                    continue
-                ranges = []
-                for frame in frames:
-                    ranges.append((out.tell(), len(frame)))
-                    out.write(frame)
-                copied[sop] = CopiedInstance(file_path, ranges)
-        os.replace(tmp_name, folder / data_name)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with storage.cache_file(folder / data_name) as out, _previous_data(previous) as old_data:
+        for sop, file_path, frame_index, image in wanted:
+            if previous is not None and previous.skipped.get(sop) == file_path:
+                skipped[sop] = file_path
+                continue
+            old = None
+            if previous is not None and old_data is not None:
+                old = previous.frames_of(sop_uid=sop, file_path=file_path, number_of_frames=len(frame_index))
+            if old is not None:
+                frames: list[bytes] | None = list(frames_read(old_data, old))
+            else:
+                frames = _instance_encode(file_path, frame_index, image)
+                encoded += 1
+            if frames is None:
+                skipped[sop] = file_path
+                continue
+            ranges = []
+            for frame in frames:
+                ranges.append((out.tell(), len(frame)))
+                out.write(frame)
+            copied[sop] = CopiedInstance(file_path, ranges)
     return copied, skipped, encoded, data_name
 
 

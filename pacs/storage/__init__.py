@@ -6,9 +6,10 @@ A reader therefore sees either no file or a whole one, and a crash leaves at mos
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -37,34 +38,42 @@ def write_atomic(relative_path: str, chunks: Iterable[bytes], *, sync_directory:
     :func:`directories_sync`: a batch of files in one folder then costs one folder fsync, not one each.
     """
     target = absolute_path(relative_path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
     size = 0
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-                size += len(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with _file_replaced(target, durable=True) as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+            size += len(chunk)
     if sync_directory:
         _fsync_directory(target.parent)
     return size
 
 
+def cache_file(path: Path) -> contextlib.AbstractContextManager[BinaryIO]:
+    """A handle to write a cache file (outside the archive) whole or not at all: it appears at ``path``
+    when the block ends without an error. No fsync: a cache lost in a crash is rebuilt, and the fsyncs
+    would cost the worker more than the rebuild ever will."""
+    return _file_replaced(path, durable=False)
+
+
 def cache_write(path: Path, content: bytes) -> None:
-    """Write a cache file (outside the archive) whole or not at all; no fsync: a cache lost in a crash is
-    rebuilt, and the fsyncs would cost the worker more than the rebuild ever will."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+    """Write a whole cache file (see :func:`cache_file`)."""
+    with cache_file(path) as handle:
+        handle.write(content)
+
+
+@contextlib.contextmanager
+def _file_replaced(target: Path, *, durable: bool) -> Iterator[BinaryIO]:
+    """A temporary file beside ``target`` that replaces it once the block succeeds (fsynced first when
+    ``durable``); after an error it is removed and ``target`` is left as it was."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.replace(tmp_name, path)
+            yield handle
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
