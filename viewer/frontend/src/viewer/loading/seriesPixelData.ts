@@ -46,9 +46,13 @@ function touchedBuffer(size: number): ArrayBuffer {
 
 /**
  * Buffers for the single-frame instances the page decodes, as many as they are and at most
- * ``SPARE_BUFFERS`` ahead of the frames received: ``more(count, size)`` returns the next to send.
+ * ``SPARE_BUFFERS`` ahead of the frames received: ``first()`` gives the first of each size,
+ * ``more(count, size)`` the next to send.
  */
-function spareBuffers(instances: InstancePlan[]): { more(count: number, size: number): ArrayBuffer[] } {
+function spareBuffers(instances: InstancePlan[]): {
+  first(): ArrayBuffer[];
+  more(count: number, size: number): ArrayBuffer[];
+} {
   const wanted = new Map<number, number>(); // frame size -> buffers still to make
   for (const plan of instances) {
     if (plan.format && plan.imageIds.length === 1) {
@@ -56,14 +60,13 @@ function spareBuffers(instances: InstancePlan[]): { more(count: number, size: nu
       wanted.set(size, (wanted.get(size) ?? 0) + 1);
     }
   }
-  return {
-    more(count, size) {
-      const left = wanted.get(size) ?? 0;
-      const made = Array.from({ length: Math.min(count, left) }, () => touchedBuffer(size));
-      wanted.set(size, left - made.length);
-      return made;
-    },
+  const more = (count: number, size: number): ArrayBuffer[] => {
+    const left = wanted.get(size) ?? 0;
+    const made = Array.from({ length: Math.min(count, left) }, () => touchedBuffer(size));
+    wanted.set(size, left - made.length);
+    return made;
   };
+  return { first: () => [...wanted.keys()].flatMap((size) => more(SPARE_BUFFERS, size)), more };
 }
 
 export interface PixelDataLoad {
@@ -231,9 +234,7 @@ export async function seriesPixelDataLoad(
     instances,
     encodedCredit: ENCODED_IN_FLIGHT,
   });
-  for (const size of new Set(instances.flatMap((plan) => (plan.format ? [nativeFrameBytes(plan.format)] : [])))) {
-    buffersSend(spare.more(SPARE_BUFFERS, size));
-  }
+  buffersSend(spare.first());
   await ended;
   worker.terminate();
   await Promise.all(inFlight);

@@ -101,9 +101,15 @@ async function seriesRead(url: string, accept: string, instances: InstancePlan[]
     return;
   }
   reader = new MultipartReader(response.body, boundaryOf(response.headers.get("Content-Type")));
-  const partBuffer: PartBuffer = (headers, length) => {
-    const format = plans.get(LOCATION.exec(headers.get("content-location") ?? "")?.[1] ?? "")?.format;
+  /** The part's instance and its plan, and the transfer syntax it comes in, from its headers. */
+  const partDescribe = (headers: Map<string, string>) => {
+    const sop = LOCATION.exec(headers.get("content-location") ?? "")?.[1];
     const transferSyntaxUid = transferSyntaxOf(headers.get("content-type") ?? null);
+    return { sop, plan: sop ? plans.get(sop) : undefined, transferSyntaxUid };
+  };
+  const partBuffer: PartBuffer = (headers, length) => {
+    const { plan, transferSyntaxUid } = partDescribe(headers);
+    const format = plan?.format;
     if (!format) {
       return null;
     }
@@ -123,9 +129,7 @@ async function seriesRead(url: string, accept: string, instances: InstancePlan[]
       rleInput = part.body.buffer as ArrayBuffer; // the same memory, under the buffer the read gave back
       rleInputLent = false;
     }
-    const sop = LOCATION.exec(part.headers.get("content-location") ?? "")?.[1];
-    const plan = sop ? plans.get(sop) : undefined;
-    const transferSyntaxUid = transferSyntaxOf(part.headers.get("content-type") ?? null);
+    const { sop, plan, transferSyntaxUid } = partDescribe(part.headers);
     if (!sop || !plan || !transferSyntaxUid) {
       continue; // an instance the stack does not show
     }
