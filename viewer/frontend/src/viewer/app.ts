@@ -169,11 +169,17 @@ export class ViewerApp {
     const prefetched = studyPrefetch(order, this.config.prefetchConcurrency, (progress) => this.seriesPanel.progressShow(progress));
     const tools = await this.toolsLoad();
     tools.store.listen();
-    await tools.store.restore(studyInstanceUIDs).catch((error: unknown) => console.error(error));
+    const restored = await tools.store.restore(studyInstanceUIDs).catch((error: unknown) => {
+      console.error(error);
+      return 0;
+    });
     tools.measurements.refresh();
     // The images are on screen already: this render draws the restored measurements, and reference
-    // lines turned on while the tools loaded.
-    this.referenceLinesApply();
+    // lines turned on while the tools loaded. Without either it would redraw the same image, at the cost
+    // of a WebGL render and a page frame while the series streams in.
+    if (restored > 0 || this.referenceLines) {
+      this.referenceLinesApply();
+    }
     this.shell.dataset.state = "ready";
     this.windowLinkStart();
     void this.priorsLoad().catch((error: unknown) => console.error(error));
@@ -189,10 +195,10 @@ export class ViewerApp {
       studyOf: (annotation) => this.studyOfImage(annotation.metadata?.referencedImageId),
       measurementShow: (annotation) => this.measurementShow(annotation),
       locate: (element, world) => this.localizer.locate(element, world),
+      touchMode: this.touchMode,
     });
     this.main.insertBefore(tools.measurements.root, this.status);
     tools.cine.addEventListener("change", () => this.cineShow());
-    tools.touchModeSet(this.touchMode);
     this.tools = tools;
     return tools;
   }

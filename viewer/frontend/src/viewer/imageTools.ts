@@ -26,6 +26,8 @@ export interface ImageToolsOptions {
   measurementShow(annotation: ToolTypes.Annotation): void;
   /** Where the locate tool points, in patient coordinates. */
   locate: LocateListener;
+  /** What one finger does on the images at first. */
+  touchMode: TouchMode;
 }
 
 /** The synchronizers between viewports; linking windows needs no tools and stays with the viewer. */
@@ -50,7 +52,7 @@ export class ImageTools {
       const detail = { element: viewport.element, viewportId: viewport.id, renderingEngineId: viewport.renderingEngineId };
       store.addEnabledElement(new CustomEvent(Enums.Events.ELEMENT_ENABLED, { detail }) as Types.EventTypes.ElementEnabledEvent);
     }
-    this.toolGroup = toolGroupCreate();
+    this.toolGroup = toolGroupCreate(options.touchMode);
     grid.toolGroupAttach(this.toolGroup);
     locateListen(options.locate);
     this.measurements = new MeasurementsPanel(options.measurementShow);

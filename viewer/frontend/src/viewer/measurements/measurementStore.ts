@@ -30,7 +30,8 @@ export class MeasurementStore {
     private readonly studyOf: (annotation: ToolTypes.Annotation) => string | undefined,
   ) {}
 
-  async restore(studyUIDs: string[]): Promise<void> {
+  /** Add the user's saved measurements of these studies; how many there were. */
+  async restore(studyUIDs: string[]): Promise<number> {
     const query = new URLSearchParams(studyUIDs.map((uid) => ["study", uid]));
     const response = await fetch(`${this.url}?${query}`, { credentials: "same-origin" });
     if (!response.ok) {
@@ -46,6 +47,7 @@ export class MeasurementStore {
     } finally {
       this.restoring = false;
     }
+    return stored.length;
   }
 
   listen(): void {

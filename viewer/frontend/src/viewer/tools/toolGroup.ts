@@ -27,7 +27,12 @@ const { MouseBindings } = ToolEnums;
 type ToolBinding = { mouseButton: number } | { numTouchPoints: number };
 export const TOOL_GROUP_ID = "pacs-stack";
 
-export function toolGroupCreate(): ToolTypes.IToolGroup {
+/**
+ * The group with its tools and their bindings, before any viewport joins it: each change of a tool's
+ * mode renders every viewport of the group, which while the first series streams in would cost a render
+ * of the WebGL viewport and a frame of the page for nothing.
+ */
+export function toolGroupCreate(mode: TouchMode): ToolTypes.IToolGroup {
   for (const tool of [
     WindowLevelTool,
     PanTool,
@@ -54,6 +59,7 @@ export function toolGroupCreate(): ToolTypes.IToolGroup {
     group.addTool(name);
   }
   group.addTool(ReferenceLinesTool.toolName);
+  touchMode = mode;
   primaryToolSet(group, "windowLevel");
   return group;
 }
