@@ -1,4 +1,4 @@
-"""The viewer's RLE Lossless decoder (viewer/frontend/src/viewer/loading/rleFrames.ts over rleDecode.wat) gives
+"""The viewer's RLE Lossless decoder (viewer/frontend/src/viewer/loading/rleFrames.ts over pixelKernels.wat) gives
 back the pixels pydicom encoded, byte for byte: frames of pydicom's own RLE encoder (both its plugins; the
 archive's RLE copies come from the same encoder) are checked by the front end's check script in Node, with its
 own generated and malformed frames."""
@@ -19,7 +19,7 @@ FRONTEND = Path(__file__).resolve().parents[2] / "viewer" / "frontend"
 # The check script's own cases: 25 generated frames, 1 on what the generator made, 29 malformed frames or
 # arguments, 4 frames the standard allows, 2 on the output buffer given and 1 on the transfer syntax; one
 # more per fixture written here.
-SCRIPT_CASES = 62
+SCRIPT_CASES = 71
 
 
 def _ct_slice(rng: np.random.Generator, size: int, background: int, body: int, dtype: str) -> np.ndarray:

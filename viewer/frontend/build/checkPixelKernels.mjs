@@ -2,7 +2,7 @@
  * Checks the WebAssembly kernels of src/viewer/loading/pixelKernels.wat against plain loops, value for
  * value, over frame sizes that do and do not fill whole vectors and values at both ends of the 16-bit
  * range. Prints one line per case and exits non-zero on the first difference.
- * Run by tests/test_viewer_kernels.py: `node build/checkPixelKernels.mjs` in viewer/frontend.
+ * Run by tests/unit/test_viewer_pixel_kernels.py: `node build/checkPixelKernels.mjs` in viewer/frontend.
  */
 import { readFile } from "node:fs/promises";
 import wabtInit from "wabt";

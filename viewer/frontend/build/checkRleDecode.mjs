@@ -1,11 +1,13 @@
 /**
  * Checks the RLE Lossless decoder of the series loading worker (src/viewer/loading/rleFrames.ts over
- * rleDecode.wat) byte for byte:
+ * pixelKernels.wat) byte for byte:
  *   (a) against a plain decoder, over frames made by a small PackBits encoder here;
  *   (b) against frames of an independent encoder: with a directory argument, each `name.rle` in it
  *       decodes to `name.raw`, of the size in `name.json` ({"rows", "columns"});
  *   (c) malformed frames give the decoder's error status (and no frame), never a trap;
- *   (d) what the standard allows and an encoder may do: no-op headers, bytes after a full plane.
+ *   (d) what the standard allows and an encoder may do: no-op headers, bytes after a full plane;
+ *   (e) the modality rescale applied while decoding (the common CT case) against plain arithmetic, and
+ *       left to the page where the values do not fit signed 16 bits or the rescale is another.
  * Prints one line per case and exits non-zero on any failure, then the decoding time of a 512×512 CT
  * slice. Run by tests/unit/test_viewer_rle_decode.py: `node build/checkRleDecode.mjs [fixtures]` in
  * viewer/frontend.
@@ -22,6 +24,13 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import ts from ${JSON.stringify(import.meta.resolve("typescript"))};
 import wabtInit from ${JSON.stringify(import.meta.resolve("wabt"))};
+
+// The sources import each other without an extension, as the bundler resolves them.
+export async function resolve(specifier, context, nextResolve) {
+  const relative = specifier.startsWith("./") || specifier.startsWith("../");
+  const named = specifier.split("/").pop().includes(".");
+  return nextResolve(relative && !named ? specifier + ".ts" : specifier, context);
+}
 
 export async function load(url, context, nextLoad) {
   if (url.startsWith("file:") && url.endsWith(".ts")) {
@@ -46,10 +55,10 @@ export async function load(url, context, nextLoad) {
 `;
 register(`data:text/javascript,${encodeURIComponent(hooks)}`);
 const { rleFrameDecode, isRleTransferSyntax } = await import("../src/viewer/loading/rleFrames.ts");
-const { default: rleDecodeWasm } = await import("../src/viewer/loading/rleDecode.wat");
+const { default: pixelKernelsWasm } = await import("../src/viewer/loading/pixelKernels.wat");
 
 // A second instance of the module, called directly, for the error statuses the wrapper reduces to null.
-const raw = new WebAssembly.Instance(new WebAssembly.Module(rleDecodeWasm)).exports;
+const raw = new WebAssembly.Instance(new WebAssembly.Module(pixelKernelsWasm)).exports;
 raw.memory.grow(15); // 1 MiB: room for every malformed frame below
 
 let failures = 0;
@@ -186,9 +195,10 @@ function decodeCheck(description, frame, rows, columns, expected) {
     report(false, description, "no frame");
     return;
   }
-  const difference = firstDifference(decoded, expected);
-  const detail = `first difference ${difference}; owns its buffer: ${owned(decoded)}`;
-  report(difference === -1 && owned(decoded), description, detail);
+  const difference = firstDifference(decoded.bytes, expected);
+  const rescaled = JSON.stringify(decoded.rescaled);
+  const detail = `first difference ${difference}; owns its buffer: ${owned(decoded.bytes)}; rescaled ${rescaled}`;
+  report(difference === -1 && owned(decoded.bytes) && decoded.rescaled === null, description, detail);
 }
 
 // ---- CT-like frames: a noisy elliptical body on a constant background.
@@ -290,7 +300,7 @@ function rawDecode(frame, pixels) {
   memory.set(frame, input);
   memory.fill(0xa5, input + frame.length, scratch);
   memory.fill(0xa5, scratch + pixels, scratch + pixels + GUARD);
-  const status = raw.rleDecode16(input, frame.length, 0, pixels, scratch);
+  const status = raw.rleDecode16(input, frame.length, 0, pixels, scratch, 0);
   const after = memory.subarray(input, scratch);
   const untouched =
     after.every((value, index) => value === (index < frame.length ? frame[index] : 0xa5)) &&
@@ -352,15 +362,15 @@ const memoryEnd = raw.memory.buffer.byteLength;
 // A scratch plane clear of the rest unless a case says otherwise.
 const SCRATCH = 8192;
 for (const [description, args] of [
-  ["input past the memory's end", [memoryEnd - 10, 100, 0, 4, SCRATCH]],
-  ["input at the top of the address space", [0xfffffff0, 64, 0, 4, SCRATCH]],
-  ["input length wrapping the address space", [1024, 0xffffffff, 0, 4, SCRATCH]],
-  ["output past the memory's end", [0, 64, memoryEnd - 4, 4, SCRATCH]],
-  ["output larger than the memory", [0, 64, 1024, 0x7fffffff, SCRATCH]],
-  ["output overlapping the input", [0, 200, 100, 64, SCRATCH]],
-  ["scratch past the memory's end", [0, 64, 1024, 64, memoryEnd - 32]],
-  ["scratch overlapping the output", [0, 64, 1024, 64, 1100]],
-  ["scratch overlapping the input", [0, 64, 1024, 64, 32]],
+  ["input past the memory's end", [memoryEnd - 10, 100, 0, 4, SCRATCH, 0]],
+  ["input at the top of the address space", [0xfffffff0, 64, 0, 4, SCRATCH, 0]],
+  ["input length wrapping the address space", [1024, 0xffffffff, 0, 4, SCRATCH, 0]],
+  ["output past the memory's end", [0, 64, memoryEnd - 4, 4, SCRATCH, 0]],
+  ["output larger than the memory", [0, 64, 1024, 0x7fffffff, SCRATCH, 0]],
+  ["output overlapping the input", [0, 200, 100, 64, SCRATCH, 0]],
+  ["scratch past the memory's end", [0, 64, 1024, 64, memoryEnd - 32, 0]],
+  ["scratch overlapping the output", [0, 64, 1024, 64, 1100, 0]],
+  ["scratch overlapping the input", [0, 64, 1024, 64, 32, 0]],
 ]) {
   let got;
   try {
@@ -400,15 +410,85 @@ report(rleFrameDecode(valid, { rows: 0, columns: 8 }) === null, "no frame of 0 r
   const given = new ArrayBuffer(rows * columns * 2);
   const into = rleFrameDecode(frame, format, given);
   report(
-    into !== null && into.buffer === given && firstDifference(into, littleEndian(values)) === -1,
+    into !== null && into.bytes.buffer === given && firstDifference(into.bytes, littleEndian(values)) === -1,
     "decoded into the buffer given",
   );
   const tooSmall = new ArrayBuffer(rows * columns * 2 - 2);
   const fresh = rleFrameDecode(frame, format, tooSmall);
   report(
-    fresh !== null && fresh.buffer !== tooSmall && owned(fresh) && firstDifference(fresh, littleEndian(values)) === -1,
+    fresh !== null &&
+      fresh.bytes.buffer !== tooSmall &&
+      owned(fresh.bytes) &&
+      firstDifference(fresh.bytes, littleEndian(values)) === -1,
     "a buffer of another size is left alone: a new one",
   );
+}
+
+// ---- (e) The rescale applied while decoding.
+
+const ctFormat = (rows, columns, scaling, pixelRepresentation = 0) => ({
+  rows,
+  columns,
+  bitsStored: 16,
+  pixelRepresentation,
+  scaling,
+});
+const CT_SCALING = { rescaleSlope: 1, rescaleIntercept: -1024 };
+
+function rescaleCheck(description, values, format) {
+  const decoded = rleFrameDecode(rleEncode(values), format);
+  const intercept = format.scaling.rescaleIntercept;
+  const expected = Int16Array.from(values, (value) => value + intercept);
+  const min = expected.reduce((least, value) => Math.min(least, value));
+  const max = expected.reduce((most, value) => Math.max(most, value));
+  const pixels = decoded && new Int16Array(decoded.bytes.buffer, decoded.bytes.byteOffset, values.length);
+  const difference = pixels ? firstDifference(pixels, expected) : "no frame";
+  const rescaled = decoded?.rescaled;
+  report(
+    difference === -1 && rescaled?.min === min && rescaled?.max === max,
+    description,
+    `first difference ${difference}; rescaled ${JSON.stringify(rescaled)}, expected ${min}..${max}`,
+  );
+}
+
+// The range's extremes in the SIMD blocks, in the tail of fewer than 16 pixels, and in a frame that is
+// all tail; values across the whole unsigned range that still fit once offset.
+for (const [rows, columns, place] of [
+  [3, 5, "a frame shorter than a block"],
+  [24, 41, "the blocks"],
+  [24, 41, "the tail"],
+  [512, 512, "a CT slice"],
+]) {
+  const values =
+    rows === 512 ? ctSlice(rows, columns) : Uint16Array.from({ length: rows * columns }, () => 1000 + randomBelow(3000));
+  if (place === "the blocks") {
+    values[17] = 0;
+    values[40] = 33791;
+  } else if (place !== "a CT slice") {
+    values[values.length - 1] = 0;
+    values[values.length - 2] = 33791;
+  }
+  const description = `rescaled while decoding, the range's extremes in ${place} (${rows}x${columns})`;
+  rescaleCheck(description, values, ctFormat(rows, columns, CT_SCALING));
+}
+{
+  // Values the intercept takes past 32767 need another array type: the stored values are left for the
+  // page's general decoding, unchanged.
+  const values = Uint16Array.from({ length: 64 * 64 }, () => random16());
+  values[5] = 65535;
+  const stored = littleEndian(values);
+  for (const [description, format] of [
+    ["not rescaled where the values would not fit 16 bits signed", ctFormat(64, 64, CT_SCALING)],
+    ["not rescaled with a slope other than 1", ctFormat(64, 64, { rescaleSlope: 2, rescaleIntercept: -1024 })],
+    ["not rescaled with a fractional intercept", ctFormat(64, 64, { rescaleSlope: 1, rescaleIntercept: -1024.5 })],
+    ["not rescaled when the values are signed", ctFormat(64, 64, CT_SCALING, 1)],
+    ["not rescaled without a rescale", ctFormat(64, 64, null)],
+  ]) {
+    const decoded = rleFrameDecode(rleEncode(values), format);
+    const difference = decoded ? firstDifference(decoded.bytes, stored) : "no frame";
+    const detail = `first difference ${difference}; rescaled ${JSON.stringify(decoded?.rescaled)}`;
+    report(difference === -1 && decoded.rescaled === null, description, detail);
+  }
 }
 report(
   isRleTransferSyntax("1.2.840.10008.1.2.5") &&
@@ -423,7 +503,7 @@ console.log(`${passes} passed, ${failures} failed`);
 // ---- The time of a CT slice, the copies in and out included.
 
 function timeDecode(description, frame) {
-  const format = { rows: 512, columns: 512, bitsStored: 16, pixelRepresentation: 0, scaling: null };
+  const format = ctFormat(512, 512, CT_SCALING);
   for (let index = 0; index < 50; index += 1) rleFrameDecode(frame, format);
   const times = [];
   for (let index = 0; index < 400; index += 1) {

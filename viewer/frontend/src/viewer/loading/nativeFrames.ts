@@ -80,6 +80,30 @@ export function nativeFrameBytes(format: NativePixelFormat): number {
 }
 
 /**
+ * The integer intercept whose addition to the stored values gives the rescaled ones, when the format is
+ * the common CT case: unsigned stored values, a slope of 1 and an integer intercept. Null otherwise.
+ */
+export function int16Offset(format: NativePixelFormat): number | null {
+  const { scaling } = format;
+  return format.pixelRepresentation === 0 && scaling?.rescaleSlope === 1 && Number.isInteger(scaling.rescaleIntercept)
+    ? scaling.rescaleIntercept
+    : null;
+}
+
+/** Whether stored values in [low, high] plus ``offset`` (int16Offset) all fit signed 16 bits. */
+export function offsetFits(offset: number, low: number, high: number): boolean {
+  return frameArrayType(low + offset, high + offset) === Int16Array;
+}
+
+/**
+ * The frame of rescaled values already in ``bytes`` as signed 16 bits, from [min, max]: stored values
+ * offset in place, here or by the RLE decoder while it wrote them (rleFrames.ts).
+ */
+export function int16Frame(bytes: Uint8Array, min: number, max: number): NativeFrame {
+  return { pixels: new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2), min, max, scaled: true };
+}
+
+/**
  * Decode one frame of 16 bits allocated, one sample per pixel, little endian. ``bytes`` may be taken
  * over: when it is a whole buffer of its own and the result type is 16 bits wide, the result is written
  * over it (each value is read before its own place is written, so nothing is lost).
@@ -94,8 +118,9 @@ export function nativeFrameDecode(bytes: Uint8Array, format: NativePixelFormat, 
   const source = ownBuffer ? bytes.buffer : bytes.slice().buffer;
   const signed = format.pixelRepresentation === 1;
   const scaling = format.scaling;
-  if (!signed && scaling?.rescaleSlope === 1 && Number.isInteger(scaling.rescaleIntercept)) {
-    const offset = int16OffsetInPlace(source, count, scaling.rescaleIntercept);
+  const intercept = int16Offset(format);
+  if (intercept !== null) {
+    const offset = int16OffsetInPlace(source, count, intercept);
     if (offset) {
       return offset;
     }
@@ -156,10 +181,8 @@ function int16OffsetInPlace(source: ArrayBuffer, count: number, intercept: numbe
       pixels[index] = value + intercept;
     }
   }
-  const min = low + intercept;
-  const max = high + intercept;
-  if (frameArrayType(min, max) === Int16Array) {
-    return { pixels, min, max, scaled: true };
+  if (offsetFits(intercept, low, high)) {
+    return int16Frame(new Uint8Array(source, 0, count * 2), low + intercept, high + intercept);
   }
   for (let index = 0; index < count; index += 1) {
     stored[index] = pixels[index] - intercept;

@@ -17,7 +17,7 @@ import type { SeriesStack } from "../display/seriesStack";
 import { Tag, stringValue } from "../dicomweb/tags";
 import { decodedImageCache, ownDecodeFormat } from "./decodedImage";
 import { type EncodedFrame, encodedFrameOffer, encodedFrameWithdraw } from "./encodedFrames";
-import { type NativePixelFormat, nativeFrameBytes, nativeFrameDecode } from "./nativeFrames";
+import { type NativePixelFormat, int16Frame, nativeFrameBytes, nativeFrameDecode } from "./nativeFrames";
 import type { InstancePlan, NativePartMessage, ToPage, ToWorker } from "./seriesPixelDataProtocol";
 
 // RLE Lossless first: the archive keeps a copy of large grey series in it, half the bytes of the
@@ -157,7 +157,8 @@ export async function seriesPixelDataLoad(
     inFlight.add(made);
   };
 
-  const frameDecode = (imageId: string, bytes: Uint8Array, whole: boolean): void => {
+  /** Make the frame's image, from its stored values or from values the worker rescaled already. */
+  const frameDecode = (imageId: string, bytes: Uint8Array, whole: boolean, rescaled?: NativePartMessage["rescaled"]): void => {
     if (stopped || shouldStop()) {
       stop();
       return;
@@ -170,7 +171,7 @@ export async function seriesPixelDataLoad(
     }
     try {
       const started = performance.now();
-      const frame = nativeFrameDecode(bytes, format, whole);
+      const frame = rescaled ? int16Frame(bytes, rescaled.min, rescaled.max) : nativeFrameDecode(bytes, format, whole);
       decodedImageCache(imageId, frame, format, performance.now() - started);
       onImage(true);
     } catch {
@@ -180,9 +181,9 @@ export async function seriesPixelDataLoad(
       stop();
     }
   };
-  const partDecode = ({ imageIds, bytes }: NativePartMessage): void => {
+  const partDecode = ({ imageIds, bytes, rescaled }: NativePartMessage): void => {
     if (imageIds.length === 1) {
-      frameDecode(imageIds[0], bytes, true);
+      frameDecode(imageIds[0], bytes, true, rescaled);
       return;
     }
     const size = nativeFrameBytes(formats.get(imageIds[0]) as NativePixelFormat);

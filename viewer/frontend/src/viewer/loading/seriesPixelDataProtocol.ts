@@ -14,6 +14,8 @@ export interface InstancePlan {
 export interface NativePartMessage {
   imageIds: string[];
   bytes: Uint8Array;
+  /** Set when the single frame's values are rescaled already, as signed 16 bits in this range (rleFrames.ts). */
+  rescaled?: { min: number; max: number };
 }
 
 export type ToWorker =

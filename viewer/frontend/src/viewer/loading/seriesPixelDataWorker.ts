@@ -5,8 +5,9 @@
  * busy on its own; decoding beside it, on the page's thread, overlaps the two.
  *
  * RLE Lossless frames of the grey images the page decodes (the archive's half-size copy of large
- * series) are decoded here instead, into uncompressed bytes (rleFrames.ts): the page then makes them as
- * its own, and the loader's workers, with their copies to and fro, are left out.
+ * series) are decoded here instead, into uncompressed bytes (rleFrames.ts), rescaled already in the
+ * common CT case: the page then makes them as its own, and the loader's workers, with their copies to
+ * and fro, are left out.
  *
  * The protocol is in seriesPixelDataProtocol.ts. Encoded parts are sent against credit, so a page that
  * decodes slower than the network brings them does not pile up the whole series in memory.
@@ -20,7 +21,7 @@
 
 import { MultipartReader, type PartBuffer, boundaryOf } from "./multipartReader";
 import { isNativeTransferSyntax, nativeFrameBytes, transferSyntaxOf } from "./nativeFrames";
-import { isRleTransferSyntax, rleFrameDecode } from "./rleFrames";
+import { type RleFrame, isRleTransferSyntax, rleFrameDecode } from "./rleFrames";
 import type { InstancePlan, NativePartMessage, ToPage, ToWorker } from "./seriesPixelDataProtocol";
 
 const LOCATION = /\/instances\/([^/]+)\/bulk\/7FE00010$/i;
@@ -148,7 +149,7 @@ async function seriesRead(url: string, accept: string, instances: InstancePlan[]
     } else if (seen < frames.length) {
       // A compressed instance has a part per frame, in frame order.
       const rle = plan.format !== null && isRleTransferSyntax(transferSyntaxUid);
-      let decoded: Uint8Array | null = null;
+      let decoded: RleFrame | null = null;
       if (rle && plan.format) {
         const output = spareTake(nativeFrameBytes(plan.format));
         decoded = rleFrameDecode(part.body, plan.format, output);
@@ -157,7 +158,7 @@ async function seriesRead(url: string, accept: string, instances: InstancePlan[]
         }
       }
       if (decoded) {
-        nativePush({ imageIds: [frames[seen]], bytes: decoded });
+        nativePush({ imageIds: [frames[seen]], bytes: decoded.bytes, rescaled: decoded.rescaled ?? undefined });
       } else {
         // Sent away: the bytes read into the reused buffer go in a copy.
         await encodedSend(frames[seen], rle ? part.body.slice() : part.body, transferSyntaxUid);
