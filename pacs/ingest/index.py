@@ -89,9 +89,14 @@ def _index(
     on_commit: Callable[[list[Instance], list[int]], None],
 ) -> list[int]:
     with transaction.atomic():
-        for item in items:
-            if item.replacing is not None:
-                instance_remove(item.replacing)
+        replaced = [item.replacing for item in items if item.replacing is not None]
+        if replaced:
+            # Removing an instance updates its series and study rows: their patients are locked first,
+            # with the batch's own, as every batch locks them before a study (see _known_series_locked).
+            keys = {_patient_key(item.parsed.dataset) for item in items} | _patient_keys_of(replaced)
+            _patients_locked(organization, keys)
+            for instance in replaced:
+                instance_remove(instance)
         now = timezone.now()
         # Later instances of a study or series win, as they would one by one.
         study_items = {item.parsed.study_uid: item for item in items}
@@ -350,6 +355,14 @@ def _patients_locked(organization: Organization, keys: Iterable[tuple[str, str]]
         .order_by("patient_id", "issuer_of_patient_id")
     )
     return {(row.patient_id, row.issuer_of_patient_id): row for row in found}
+
+
+def _patient_keys_of(instances: Sequence[Instance]) -> set[tuple[str, str]]:
+    """The (ID, issuer) of the patients these indexed instances belong to."""
+    rows = Patient.objects.filter(studies__series__instances__in=instances).values_list(
+        "patient_id", "issuer_of_patient_id"
+    )
+    return set(rows)
 
 
 def _patients_upsert(

@@ -146,6 +146,44 @@ def test_later_instances_of_a_series_lock_the_patient_then_study_and_series_in_o
     assert Patient.objects.get(pk=study.patient_id).patient_name == "Corrected^Name"
 
 
+@pytest.mark.parametrize("new_patient", [False, True], ids=["same-patient", "patient-id-corrected"])
+def test_a_replacement_locks_the_patients_before_it_touches_the_series_it_replaces_in(org_alpha, new_patient):
+    """A corrected instance (same SOP Instance UID, other content) replaces the stored one. Removing that
+    one updates its series and study rows, so the patients, both the old instance's and the new one's, are
+    locked first, as every batch locks them before a study: concurrent batches into one study queue on the
+    patient instead of deadlocking."""
+    import io
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = make_instance(study_uid=pydicom.uid.generate_uid(), series_uid=pydicom.uid.generate_uid())
+    instance_ingest(source=first, origin=origin(org_alpha))
+    ds = pydicom.dcmread(io.BytesIO(first))
+    ds.PatientName = "Corrected^Name"
+    if new_patient:
+        ds.PatientID = "P2"
+    second = io.BytesIO()
+    ds.save_as(second)
+    with CaptureQueriesContext(connection) as context:
+        result = instance_ingest(source=second.getvalue(), origin=origin(org_alpha))
+    assert result.outcome == "replaced"
+    statements = [query["sql"] for query in context.captured_queries]
+    first_write = next(
+        index
+        for index, sql in enumerate(statements)
+        if sql.startswith(("UPDATE", "DELETE")) and any(table in sql for table in ("pacs_instance", "pacs_series"))
+    )
+    # The lock reads whole patient rows (the look-up of the stored instance's patient reads two columns).
+    patient_locks = [sql for sql in statements[:first_write] if sql.startswith('SELECT "pacs_patient"."id"')]
+    assert len(patient_locks) == 1, statements[: first_write + 1]
+    # Both patients in the one lock: the stored instance's (P1) and, when it was corrected, the new one's.
+    assert "'P1'" in patient_locks[0], patient_locks
+    assert ("'P2'" in patient_locks[0]) == new_patient, patient_locks
+    if connection.vendor == "postgresql":
+        assert "FOR UPDATE" in patient_locks[0]
+
+
 def test_an_instance_naming_another_patient_than_its_study_takes_the_general_path(org_alpha):
     from pacs.models import Patient
 
