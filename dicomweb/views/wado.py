@@ -14,14 +14,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from pydicom.datadict import tag_for_keyword
 from pydicom.uid import UID
 
-from dicomweb import media
+from dicomweb import media, pixel_parts
 from dicomweb.views.base import dicomweb_root_url, request_organization
 from pacs.dicomjson import BULK_MARKER_PREFIX
 from pacs.retrieve import frames as frame_service
-from pacs.retrieve import metadata, render, rle_copies
+from pacs.retrieve import metadata, render
 from pacs.retrieve.errors import NotAcceptable, NotFound, RetrieveError
 from pacs.retrieve.instances import (
     StoredInstance,
@@ -35,8 +34,6 @@ from pacs.retrieve.instances import (
 )
 
 logger = logging.getLogger(__name__)
-
-PIXEL_DATA = tag_for_keyword("PixelData")
 
 
 def answers_retrieve_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -104,7 +101,7 @@ def _instances_response(request: HttpRequest, instances: list[StoredInstance]) -
 
 def _dicom_parts(deliverable: list[tuple[StoredInstance, str]], root: str) -> Iterator[media.OutgoingPart]:
     for instance, syntax in deliverable:
-        location = _instance_url(root, instance)
+        location = pixel_parts.instance_url(root, instance)
         content_type = media.part_content_type(media.DICOM, syntax)
         if syntax == instance.transfer_syntax_uid:
             yield media.OutgoingPart(content_type, instance_stream(instance), location)
@@ -116,10 +113,6 @@ def _dicom_parts(deliverable: list[tuple[StoredInstance, str]], root: str) -> It
             logger.warning("Leaving %s out of a WADO response: %s", instance.sop_uid, exc.reason)
             continue
         yield media.OutgoingPart(content_type, [converted], location)
-
-
-def _instance_url(root: str, instance: StoredInstance) -> str:
-    return f"{root}/studies/{instance.study_uid}/series/{instance.series_uid}/instances/{instance.sop_uid}"
 
 
 # --- metadata (PS3.18 10.4.1.1.2) -----------------------------------------------------------------
@@ -181,50 +174,14 @@ def _pixel_response(
     produced = frame_service.frames_read(stored, numbers, keep_stored=rendition.keep_stored)
     # The first frame is produced before the status line: an undecodable stored syntax answers 406.
     first = next(produced)
-    content_type = _frame_content_type(rendition, stored, first)
+    content_type = pixel_parts.frame_content_type(rendition, stored, first)
     if whole_at is not None:
-        parts = _pixel_data_parts(stored, first, produced, content_type, whole_at)
-        return media.multipart_response(parts, part_type=_frame_media_type(rendition, stored, first))
+        parts = pixel_parts.pixel_data_parts(stored, first, produced, content_type, whole_at)
+        return media.multipart_response(parts, part_type=pixel_parts.frame_media_type(rendition, stored, first))
     if rendition.single_part and len(numbers) == 1:
         return HttpResponse(first.data, content_type=content_type)
     frames = (media.OutgoingPart(content_type, [frame.data]) for frame in itertools.chain([first], produced))
-    return media.multipart_response(frames, part_type=_frame_media_type(rendition, stored, first))
-
-
-def _frame_media_type(rendition: media.PixelRendition, stored: StoredInstance, frame: frame_service.Frame) -> str:
-    """The rendition's media type for frames sent as stored; decoded ones are octet-stream."""
-    return rendition.media_type if frame.transfer_syntax == stored.transfer_syntax_uid else media.OCTET_STREAM
-
-
-def _frame_content_type(rendition: media.PixelRendition, stored: StoredInstance, frame: frame_service.Frame) -> str:
-    return media.part_content_type(_frame_media_type(rendition, stored, frame), frame.transfer_syntax)
-
-
-def _pixel_data_parts(
-    stored: StoredInstance,
-    first: frame_service.Frame,
-    rest: Iterator[frame_service.Frame],
-    content_type: str,
-    location: str,
-) -> Iterator[media.OutgoingPart]:
-    """An instance's Pixel Data as bulk data parts: compressed, a part per frame; else one whole part.
-
-    Each part names its BulkDataURI and, where it is known before sending, its length: native frames
-    are read as stored by their index, whose lengths add up to the part's.
-    """
-    if UID(first.transfer_syntax).is_compressed or stored.number_of_frames == 1:
-        for frame in itertools.chain([first], rest):
-            yield media.OutgoingPart(content_type, [frame.data], location, length=len(frame.data))
-        return
-    native = stored.frame_index and not UID(stored.transfer_syntax_uid).is_compressed
-    length = sum(size for ranges in stored.frame_index for _offset, size in ranges) if native else None
-    chunks = (frame.data for frame in itertools.chain([first], rest))
-    yield media.OutgoingPart(content_type, chunks, location, length=length)
-
-
-def _pixel_data_uri(root: str, instance: StoredInstance) -> str:
-    """The BulkDataURI of the instance's Pixel Data, as its metadata gives it."""
-    return f"{_instance_url(root, instance)}/{BULK_MARKER_PREFIX}{PIXEL_DATA:08X}"
+    return media.multipart_response(frames, part_type=pixel_parts.frame_media_type(rendition, stored, first))
 
 
 @answers_retrieve_errors
@@ -241,9 +198,11 @@ def retrieve_bulkdata(request: HttpRequest, study: str, series: str, instance: s
     if element is None or element.get("BulkDataURI") != f"{BULK_MARKER_PREFIX}{tag_text}":
         raise NotFound(f"Instance {instance} has no bulk data at {tag_path}")
     tag = int(tag_text, 16)
-    if tag == PIXEL_DATA and stored.number_of_frames > 0:
+    if tag == pixel_parts.PIXEL_DATA and stored.number_of_frames > 0:
         every = list(range(1, stored.number_of_frames + 1))
-        return _pixel_response(request, stored, every, whole_at=_pixel_data_uri(dicomweb_root_url(request), stored))
+        return _pixel_response(
+            request, stored, every, whole_at=pixel_parts.pixel_data_uri(dicomweb_root_url(request), stored)
+        )
     ranges = _accept(request)
     if not any(r.matches(media.OCTET_STREAM) for r in ranges):
         raise NotAcceptable(f"Bulk data is available as {media.OCTET_STREAM} only")
@@ -273,76 +232,16 @@ def retrieve_pixeldata(
     images = [item for item in instances if item.number_of_frames > 0]
     if not images:
         raise NotFound("None of the instances named has pixel data")
-    ranges = _accept(request)
-    copies = rle_copies.OpenCopies(
-        series_ids_select(organization=organization, study_uid=study, series_uid=series)
-        if _asks_for_rle_copy(ranges)
-        else []
+    plan = pixel_parts.pixel_data_plan(
+        images,
+        _accept(request),
+        series_ids=lambda: series_ids_select(organization=organization, study_uid=study, series_uid=series),
     )
-    plan: list[tuple[StoredInstance, media.PixelRendition, list[tuple[int, int]] | None]] = []
-    renditions: dict[tuple[str, bool], media.PixelRendition | NotAcceptable] = {}
-    for image in images:
-        copied = copies.frames_of(image)
-        key = (image.transfer_syntax_uid, copied is not None)
-        if key not in renditions:
-            try:
-                renditions[key] = media.pixel_rendition_choose(
-                    ranges, image.transfer_syntax_uid, rle_copies.COPY_SYNTAX if copied is not None else None
-                )
-            except NotAcceptable as exc:
-                renditions[key] = exc
-        rendition = renditions[key]
-        if isinstance(rendition, media.PixelRendition):
-            plan.append((image, rendition, copied if rendition.from_copy else None))
-    if not plan:
-        copies.close()
-        raise next(refusal for refusal in renditions.values() if isinstance(refusal, NotAcceptable))
-    root = dicomweb_root_url(request)
-    parts = _series_pixel_data_parts(plan, copies, root)
-    response = media.multipart_response(parts, part_type=plan[0][1].media_type)
-    skipped = len(images) - len(plan)
-    if skipped:
-        response["Warning"] = f'299 pacs: "{skipped} instances cannot be sent in an accepted media type"'
+    parts = pixel_parts.pixel_data_plan_parts(plan, dicomweb_root_url(request))
+    response = media.multipart_response(parts, part_type=plan.part_type)
+    if plan.skipped:
+        response["Warning"] = f'299 pacs: "{plan.skipped} instances cannot be sent in an accepted media type"'
     return response
-
-
-def _asks_for_rle_copy(ranges: list[media.MediaRange]) -> bool:
-    """Whether the client names the RLE copy's media type: only then are the series' copies looked up."""
-    wanted = media.COMPRESSED_MEDIA_TYPES[rle_copies.COPY_SYNTAX]
-    return rle_copies.copies_enabled() and any(r.part_type == wanted for r in ranges)
-
-
-def _series_pixel_data_parts(
-    plan: list[tuple[StoredInstance, media.PixelRendition, list[tuple[int, int]] | None]],
-    copies: rle_copies.OpenCopies,
-    root: str,
-) -> Iterator[media.OutgoingPart]:
-    try:
-        for image, rendition, copied in plan:
-            location = _pixel_data_uri(root, image)
-            if copied is not None:
-                try:
-                    copy_frames = copies.frames_read(image, copied)
-                except OSError as exc:
-                    logger.warning("Leaving %s out of a pixel data response: %s", image.sop_uid, exc)
-                    continue
-                content_type = media.part_content_type(rendition.media_type, rle_copies.COPY_SYNTAX)
-                for frame in copy_frames:
-                    yield media.OutgoingPart(content_type, [frame], location, length=len(frame))
-                continue
-            frames = frame_service.frames_read(
-                image, range(1, image.number_of_frames + 1), keep_stored=rendition.keep_stored
-            )
-            try:
-                first = next(frames)
-            except (RetrieveError, OSError) as exc:
-                # The status line is sent already: leave the instance out rather than break the message.
-                logger.warning("Leaving %s out of a pixel data response: %s", image.sop_uid, exc)
-                continue
-            content_type = _frame_content_type(rendition, image, first)
-            yield from _pixel_data_parts(image, first, frames, content_type, location)
-    finally:
-        copies.close()
 
 
 # --- rendered (PS3.18 10.4.1.1.3) and thumbnail (10.4.1.1.4) --------------------------------------
