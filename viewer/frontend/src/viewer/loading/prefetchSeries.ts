@@ -38,7 +38,7 @@ export async function seriesPrefetch(
   report(progress);
   // Images arrive by the hundred a second. Each redraw of the page costs a frame from the compositor,
   // which in a browser without a GPU (software WebGL, a thin client) takes tens of milliseconds of the
-  // same CPU that decodes the images (56 ms for the viewer's page in headless Chromium on the project's
+  // same CPU that decodes the images (43 ms for the viewer's page in headless Chromium on the project's
   // 2-core CI machine): the bar moves twice a second, not once a screen refresh.
   let reportTimer: number | undefined;
   const count = (ok: boolean): void => {
