@@ -204,6 +204,14 @@ def test_without_the_pixel_data_resource_the_series_loads_frame_by_frame(page, l
     assert len(set(frame_requests)) == PHANTOM_SLICES
 
 
+def test_an_application_script_that_does_not_load_is_shown_as_an_error(page, live_url, radiologist, ct_study):  # type: ignore[no-untyped-def]
+    """The page's small entry imports the application: when that request fails, the page says so."""
+    page.route("**/viewerStart-*.js", lambda route: route.fulfill(status=404, body="not here"))
+    login(page, live_url, f"/viewer?StudyInstanceUIDs={ct_study}")
+    expect(page.locator("#viewer-app")).to_have_attribute("data-state", "error", timeout=30_000)
+    expect(page.locator(".viewer-error")).to_contain_text("The study could not be loaded.")
+
+
 def _middle_slice_once_prefetched(page: Page) -> tuple[np.ndarray, str]:
     card = page.locator(".series-card").first
     expect(card.locator(".progress")).to_have_class(re.compile("complete"), timeout=60_000)
