@@ -17,18 +17,14 @@
 import "./viewer.css";
 
 import { readConfig } from "./config";
-import { setTranslations, t } from "./i18n";
+import { setTranslations } from "./i18n";
+import { loadFailureShow } from "./ui/loadFailure";
 
 import("./viewerStart").catch((error: unknown) => {
   // The application's script did not load (a failed request, a build left half deployed).
-  console.error(error);
   setTranslations(readConfig().i18n);
   const shell = document.getElementById("viewer-app");
   if (shell) {
-    shell.dataset.state = "error";
-    const message = document.createElement("div");
-    message.className = "viewer-error";
-    message.textContent = `${t("The study could not be loaded.")} ${String(error)}`;
-    shell.append(message);
+    loadFailureShow(shell, error);
   }
 });

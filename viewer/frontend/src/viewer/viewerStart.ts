@@ -3,7 +3,8 @@
 import { ViewerApp } from "./app";
 import { readConfig } from "./config";
 import { cornerstoneStart } from "./cornerstone/start";
-import { setTranslations, t } from "./i18n";
+import { setTranslations } from "./i18n";
+import { loadFailureShow } from "./ui/loadFailure";
 
 const config = readConfig();
 setTranslations(config.i18n);
@@ -20,19 +21,13 @@ window.addEventListener("unhandledrejection", (event) => {
     console.warn(`Image request failed: HTTP ${event.reason.status} ${event.reason.responseURL}`);
   }
 });
+
 /** Start Cornerstone3D and open the studies of the link. */
 function start(root: HTMLElement): void {
   cornerstoneStart({ cacheSizeMb: config.cacheSizeMb });
   const dicomwebRoot = new URL(config.dicomwebRoot, window.location.href).href.replace(/\/$/, "");
   const app = new ViewerApp(root, config, dicomwebRoot);
-  app.open().catch((error: unknown) => {
-    console.error(error);
-    root.dataset.state = "error";
-    const message = document.createElement("div");
-    message.className = "viewer-error";
-    message.textContent = `${t("The study could not be loaded.")} ${String(error)}`;
-    root.append(message);
-  });
+  app.open().catch((error: unknown) => loadFailureShow(root, error));
 }
 
 // Never inside the load event (see main.ts): this module normally runs after it; should it run before,
