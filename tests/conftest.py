@@ -87,6 +87,33 @@ class Http(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
+class _ThroughTheApplication:
+    """Stands in for Django's StaticFilesHandler, which pytest-django puts in front of its live server."""
+
+    def __init__(self, application):  # type: ignore[no-untyped-def]
+        self.application = application
+
+    def __call__(self, environ, start_response):  # type: ignore[no-untyped-def]
+        return self.application(environ, start_response)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_as_deployed() -> Iterator[None]:
+    """The live server serves static files as a deployment does, through WhiteNoise and the headers it adds
+    (pacs/isolation.py: without them the isolated viewer's workers would not start), rather than
+    through Django's own static handler, which pytest-django puts in front of the application.
+
+    Its media handler comes first too: under Django's default MEDIA_URL ("/") it answered every path
+    that names a file of the working directory, /static/ included, and any other file of the checkout."""
+    from django.contrib.staticfiles import handlers
+
+    original_handler, original_media_url = handlers.StaticFilesHandler, settings.MEDIA_URL
+    handlers.StaticFilesHandler = _ThroughTheApplication  # type: ignore[misc, assignment]
+    settings.MEDIA_URL = "/media/"
+    yield
+    handlers.StaticFilesHandler, settings.MEDIA_URL = original_handler, original_media_url  # type: ignore[misc]
+
+
 @pytest.fixture
 def live_url(live_server) -> str:
     return live_server.url
