@@ -14,6 +14,7 @@ import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 from pacs.env import env_bool, env_int, env_list, env_path, env_str
+from pacs.isolation import static_file_headers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("PACS_VAR_DIR", BASE_DIR / "var")
@@ -248,6 +249,12 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not _collected
+# The pages that show images are cross-origin isolated, so that the viewer may share memory with its
+# workers (pacs/isolation.py); the scripts of those workers, served from here, must say so too. A proxy
+# that serves /static/ itself must send the same header, or switch this off.
+VIEWER_CROSS_ORIGIN_ISOLATION = env_bool("VIEWER_CROSS_ORIGIN_ISOLATION", True)
+if VIEWER_CROSS_ORIGIN_ISOLATION:
+    WHITENOISE_ADD_HEADERS_FUNCTION = static_file_headers
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -14,6 +14,7 @@ from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from pacs.isolation import isolate
 from pacs.models import Organization
 from reporting import selectors
 from reporting.api.serializers import PhraseSerializer, ReportSerializer, TemplateSerializer
@@ -109,17 +110,20 @@ def workspace(request: HttpRequest, exam_id: int) -> HttpResponse:
         "chinese": (get_language() or "").lower().startswith("zh"),
         "text": _text(),
     }
-    return render(
-        request,
-        "reporting/workspace.html",
-        {
-            "exam": exam,
-            "report": report,
-            "viewer_url": viewer_url,
-            "history": history,
-            "critical_categories": CriticalCategory.choices,
-            "config": config,
-        },
+    # Isolated like the viewer it frames, so that the viewer may share memory with its workers there too.
+    return isolate(
+        render(
+            request,
+            "reporting/workspace.html",
+            {
+                "exam": exam,
+                "report": report,
+                "viewer_url": viewer_url,
+                "history": history,
+                "critical_categories": CriticalCategory.choices,
+                "config": config,
+            },
+        )
     )
 
 

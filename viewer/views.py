@@ -17,6 +17,7 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_http_methods, require_POST
 
 from pacs.auth import organization_of
+from pacs.isolation import isolate
 from pacs.models import Study
 from viewer import services
 from viewer.forms import StudySearchForm
@@ -107,7 +108,7 @@ def viewer(request: HttpRequest) -> HttpResponse:
     # A small script in the page's head asks for each study's metadata and parses it while the viewer's
     # script (megabytes of Cornerstone3D) still loads and compiles; the viewer then takes it from there.
     metadata_preloads = [f"{config['dicomwebRoot']}/studies/{uid}/metadata" for uid in study_uids[:MAX_PRELOADS]]
-    return render(request, "viewer/viewer.html", {"config": config, "metadata_preloads": metadata_preloads})
+    return isolate(render(request, "viewer/viewer.html", {"config": config, "metadata_preloads": metadata_preloads}))
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:

@@ -40,3 +40,32 @@ def test_demo_login_from_bootstrap_works(client, settings):
     response = client.post("/accounts/login/", {"username": "admin", "password": "pacs-demo"})
     assert response.status_code == 302
     assert client.get("/").status_code == 200
+
+
+def test_the_viewer_page_is_cross_origin_isolated_and_its_scripts_allow_it(client, org_alpha):
+    """The viewer shares its frames' memory with its workers (pacs/isolation.py), which a browser
+    allows only on a cross-origin isolated page: the page's response says so, and so does every static
+    script, since a worker's script must too."""
+    from django.templatetags.static import static
+
+    from viewer.assets import entry_assets
+
+    client.force_login(User.objects.create_user("dr-li", password="pw-123456789", organization=org_alpha))
+    page = client.get("/viewer")
+    assert page.status_code == 200
+    assert page["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert page["Cross-Origin-Embedder-Policy"] == "require-corp"
+    script = client.get(static(entry_assets("src/viewer/main.ts").script))
+    assert script.status_code == 200
+    assert script["Cross-Origin-Embedder-Policy"] == "require-corp"
+    # Pages that show no images are left as they were.
+    assert "Cross-Origin-Embedder-Policy" not in client.get("/")
+
+
+def test_cross_origin_isolation_can_be_switched_off(client, org_alpha, settings):
+    """For a proxy that serves /static/ without the header: the viewer then works with unshared memory."""
+    settings.VIEWER_CROSS_ORIGIN_ISOLATION = False
+    client.force_login(User.objects.create_user("dr-li", password="pw-123456789", organization=org_alpha))
+    page = client.get("/viewer")
+    assert page.status_code == 200
+    assert "Cross-Origin-Embedder-Policy" not in page
