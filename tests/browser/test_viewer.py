@@ -230,7 +230,7 @@ def test_series_response_slices_match_the_image_loaders(  # type: ignore[no-unty
     """The series response's frames are decoded by the viewer itself, not by the image loader: the same
     slice, in the same default window, must look the same either way, to the grey level; for signed
     values and for 12-bit unsigned ones (which the viewer offsets in place in one pass), sent as stored
-    or from the series' RLE copy (which the viewer decodes in WebAssembly)."""
+    or from the series' RLE copy (which the viewer decodes in WebAssembly), through shared memory."""
     settings.PACS_CACHE_ROOT = tmp_path / "cache"
     study_uid = request.getfixturevalue(stored_as)
     if rle_copy:
@@ -244,6 +244,8 @@ def test_series_response_slices_match_the_image_loaders(  # type: ignore[no-unty
         else None,
     )
     open_viewer(page, live_url, study_uid)
+    # Isolated, the page has the series' frames written into memory it shares with the loading worker.
+    assert page.evaluate("() => window.crossOriginIsolated")
     from_series, window = _middle_slice_once_prefetched(page)
     expected_type = "image/dicom-rle" if rle_copy else "application/octet-stream"
     assert len(series_types) == 1 and f'type="{expected_type}"' in series_types[0], series_types

@@ -131,6 +131,8 @@ def test_write_key_image_submit_approve_print(page, live_server, resident, senio
     # A key image of what the viewer shows, once it shows the CT.
     viewer = page.frame_locator("#rw-viewer")
     expect(viewer.locator("#viewer-app")).to_have_attribute("data-state", "ready", timeout=60_000)
+    # Isolated inside the workspace as well, so the framed viewer shares its frames' memory with its workers.
+    assert viewer.locator("#viewer-app").evaluate("() => window.crossOriginIsolated")
     canvas = viewer.locator(".viewport-element canvas").first
     deadline_reached = True
     for _ in range(100):

@@ -114,7 +114,7 @@ export function nativeFrameDecode(bytes: Uint8Array, format: NativePixelFormat, 
     throw new RangeError(`A frame of ${format.rows}×${format.columns} is ${count * 2} bytes, not ${bytes.byteLength}`);
   }
   const ownBuffer =
-    takeOver && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+    takeOver && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
   const source = ownBuffer ? bytes.buffer : bytes.slice().buffer;
   const signed = format.pixelRepresentation === 1;
   const scaling = format.scaling;
@@ -165,7 +165,7 @@ export function nativeFrameDecode(bytes: Uint8Array, format: NativePixelFormat, 
  * when the range then calls for another type, the stored values are put back (the offset is undone
  * modulo 2^16, which is exact) and null is returned for the general way.
  */
-function int16OffsetInPlace(source: ArrayBuffer, count: number, intercept: number): NativeFrame | null {
+function int16OffsetInPlace(source: ArrayBufferLike, count: number, intercept: number): NativeFrame | null {
   const stored = new Uint16Array(source, 0, count);
   const pixels = new Int16Array(source, 0, count);
   const kernels = pixelKernels();

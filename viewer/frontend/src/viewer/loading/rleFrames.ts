@@ -72,7 +72,7 @@ export interface RleFrame {
  * plane each of this format's size, or there is no WebAssembly: the caller then leaves the frame to the
  * DICOM image loader, which decodes every RLE variant.
  */
-export function rleFrameDecode(encoded: Uint8Array, format: NativePixelFormat, output?: ArrayBuffer): RleFrame | null {
+export function rleFrameDecode(encoded: Uint8Array, format: NativePixelFormat, output?: ArrayBufferLike): RleFrame | null {
   const pixels = format.rows * format.columns;
   const decoder = pixels > 0 && Number.isSafeInteger(pixels) ? rleDecoder() : null;
   if (!decoder) {

@@ -17,8 +17,10 @@ import type { SeriesStack } from "../display/seriesStack";
 import { Tag, stringValue } from "../dicomweb/tags";
 import { decodedImageCache, ownDecodeFormat } from "./decodedImage";
 import { type EncodedFrame, encodedFrameOffer, encodedFrameWithdraw } from "./encodedFrames";
+import { frameBuffer, movable, sharedMemoryAvailable } from "./frameMemory";
 import { type NativePixelFormat, int16Frame, nativeFrameBytes, nativeFrameDecode } from "./nativeFrames";
 import type { InstancePlan, NativePartMessage, ToPage, ToWorker } from "./seriesPixelDataProtocol";
+import { sharedFrameReleaseWatch } from "./sharedFrameRelease";
 
 // RLE Lossless first: the archive keeps a copy of large grey series in it, half the bytes of the
 // uncompressed frames, which the worker decodes (rleFrames.ts). Otherwise each instance as stored: its
@@ -30,19 +32,9 @@ const PIXEL_DATA_ACCEPT =
 // that the frames waiting for them hold little memory (the worker sends more only as these are made).
 const ENCODED_IN_FLIGHT = 8;
 // Frame-size buffers the worker puts frames in, kept this many ahead of it. The page writes to each page
-// of their memory first, so that the worker, the thread the whole series waits on, does not take the
-// page faults (half a second for a gigabyte of frames); this thread has time to spare meanwhile.
+// of their memory first (frameMemory.ts), so that the worker, the thread the whole series waits on,
+// does not take the page faults (half a second for a gigabyte of frames); this thread has time to spare.
 const SPARE_BUFFERS = 16;
-const MEMORY_PAGE = 4096;
-
-/** A buffer of ``size`` bytes whose memory is mapped: one write to each page of it. */
-function touchedBuffer(size: number): ArrayBuffer {
-  const bytes = new Uint8Array(size);
-  for (let index = 0; index < size; index += MEMORY_PAGE) {
-    bytes[index] = 0;
-  }
-  return bytes.buffer;
-}
 
 /**
  * Buffers for the single-frame instances the page decodes, as many as they are and at most
@@ -50,8 +42,8 @@ function touchedBuffer(size: number): ArrayBuffer {
  * ``more(count, size)`` the next to send.
  */
 function spareBuffers(instances: InstancePlan[]): {
-  first(): ArrayBuffer[];
-  more(count: number, size: number): ArrayBuffer[];
+  first(): ArrayBufferLike[];
+  more(count: number, size: number): ArrayBufferLike[];
 } {
   const wanted = new Map<number, number>(); // frame size -> buffers still to make
   for (const plan of instances) {
@@ -60,9 +52,9 @@ function spareBuffers(instances: InstancePlan[]): {
       wanted.set(size, (wanted.get(size) ?? 0) + 1);
     }
   }
-  const more = (count: number, size: number): ArrayBuffer[] => {
+  const more = (count: number, size: number): ArrayBufferLike[] => {
     const left = wanted.get(size) ?? 0;
-    const made = Array.from({ length: Math.min(count, left) }, () => touchedBuffer(size));
+    const made = Array.from({ length: Math.min(count, left) }, () => frameBuffer(size, { touched: true }));
     wanted.set(size, left - made.length);
     return made;
   };
@@ -117,10 +109,13 @@ export async function seriesPixelDataLoad(
     return [...stack.imageIds];
   }
   const send = (message: ToWorker, transfer: Transferable[] = []): void => worker.postMessage(message, transfer);
+  if (sharedMemoryAvailable()) {
+    sharedFrameReleaseWatch();
+  }
   const spare = spareBuffers(instances);
-  const buffersSend = (buffers: ArrayBuffer[]): void => {
+  const buffersSend = (buffers: ArrayBufferLike[]): void => {
     if (buffers.length > 0) {
-      send({ type: "buffers", buffers }, buffers);
+      send({ type: "buffers", buffers }, movable(buffers));
     }
   };
   let stopped = false;

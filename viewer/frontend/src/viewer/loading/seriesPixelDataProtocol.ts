@@ -10,7 +10,7 @@ export interface InstancePlan {
   format: NativePixelFormat | null;
 }
 
-/** An instance's uncompressed frames, end to end in their part's bytes (a whole buffer, moved). */
+/** An instance's uncompressed frames, end to end in their part's bytes (a whole buffer, moved or shared). */
 export interface NativePartMessage {
   imageIds: string[];
   bytes: Uint8Array;
@@ -22,9 +22,9 @@ export type ToWorker =
   | { type: "start"; url: string; accept: string; instances: InstancePlan[]; encodedCredit: number }
   /**
    * Buffers of a frame's size for the worker to put frames in, written to by the page beforehand so that
-   * their memory is mapped (moved).
+   * their memory is mapped (moved, or shared: frameMemory.ts).
    */
-  | { type: "buffers"; buffers: ArrayBuffer[] }
+  | { type: "buffers"; buffers: ArrayBufferLike[] }
   /** The page has made this many more of the encoded frames it was sent. */
   | { type: "credit"; count: number }
   /** Stop reading (the cache is full, or the page no longer wants the series). */

@@ -16,9 +16,12 @@
  * half a second for the gigabyte of a 2,000-slice CT, which this thread would spend between reads. The
  * page sends buffers of a frame's size that it has touched already (``buffers``); an uncompressed frame
  * is read into one, a decoded RLE frame copied into one. An RLE frame itself is read into one buffer
- * kept for the next. Without a spare buffer, a new one is made as before.
+ * kept for the next. Without a spare buffer, a new one is made here. When the page is cross-origin
+ * isolated all these buffers are shared memory (frameMemory.ts): the page sees what is written there,
+ * and the message that names the frame moves nothing.
  */
 
+import { frameBuffer, sharedMemoryAvailable } from "./frameMemory";
 import { MultipartReader, type PartBuffer, boundaryOf } from "./multipartReader";
 import { isNativeTransferSyntax, nativeFrameBytes, transferSyntaxOf } from "./nativeFrames";
 import { type RleFrame, isRleTransferSyntax, rleFrameDecode } from "./rleFrames";
@@ -34,15 +37,19 @@ let credit = 0;
 let creditWaiter: (() => void) | null = null;
 let native: NativePartMessage[] = [];
 // Buffers from the page by size in bytes; an RLE frame's encoded bytes are read into ``rleInput``.
-const spare = new Map<number, ArrayBuffer[]>();
+const spare = new Map<number, ArrayBufferLike[]>();
 let rleInput = new ArrayBuffer(0);
 let rleInputLent = false;
 
-function spareTake(size: number): ArrayBuffer | undefined {
-  return spare.get(size)?.pop();
+/**
+ * A buffer for a frame the page keeps: one the page sent, else, when the page shares memory with this
+ * worker, a new shared one (frameMemory.ts), else none (the caller makes an unshared one as it can).
+ */
+function keptFrameBuffer(size: number): ArrayBufferLike | undefined {
+  return spare.get(size)?.pop() ?? (sharedMemoryAvailable() ? frameBuffer(size, { touched: false }) : undefined);
 }
 
-function spareAdd(buffers: ArrayBuffer[]): void {
+function spareAdd(buffers: ArrayBufferLike[]): void {
   for (const buffer of buffers) {
     const list = spare.get(buffer.byteLength);
     if (list) {
@@ -58,7 +65,9 @@ function post(message: ToPage, transfer: Transferable[] = []): void {
 }
 
 function ownBuffer(bytes: Uint8Array): Transferable[] {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? [bytes.buffer] : [];
+  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? [bytes.buffer]
+    : [];
 }
 
 async function creditTake(): Promise<void> {
@@ -122,7 +131,7 @@ async function seriesRead(url: string, accept: string, instances: InstancePlan[]
       return rleInput;
     }
     return isNativeTransferSyntax(transferSyntaxUid) && length === nativeFrameBytes(format)
-      ? (spareTake(length) ?? null)
+      ? (keptFrameBuffer(length) ?? null)
       : null;
   };
   for (let part = await reader.next(partBuffer); part && !stopped; part = await reader.next(partBuffer)) {
@@ -151,7 +160,7 @@ async function seriesRead(url: string, accept: string, instances: InstancePlan[]
       const rle = plan.format !== null && isRleTransferSyntax(transferSyntaxUid);
       let decoded: RleFrame | null = null;
       if (rle && plan.format) {
-        const output = spareTake(nativeFrameBytes(plan.format));
+        const output = keptFrameBuffer(nativeFrameBytes(plan.format));
         decoded = rleFrameDecode(part.body, plan.format, output);
         if (!decoded && output) {
           spareAdd([output]);
