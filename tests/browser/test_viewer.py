@@ -222,15 +222,27 @@ def _middle_slice_once_prefetched(page: Page) -> tuple[np.ndarray, str]:
     return canvas_read(page).grey, page.locator(".overlay-br").inner_text()
 
 
-@pytest.mark.parametrize("stored_as", ["ct_study", "ct_study_unsigned"])
-@pytest.mark.parametrize("rle_copy", [False, True], ids=["as-stored", "rle-copy"])
+@pytest.mark.parametrize(
+    ("stored_as", "rle_copy", "isolated"),
+    [
+        pytest.param("ct_study", False, True, id="as-stored-ct_study"),
+        pytest.param("ct_study_unsigned", False, True, id="as-stored-ct_study_unsigned"),
+        pytest.param("ct_study", True, True, id="rle-copy-ct_study"),
+        pytest.param("ct_study_unsigned", True, True, id="rle-copy-ct_study_unsigned"),
+        pytest.param("ct_study", False, False, id="as-stored-not-isolated"),
+        pytest.param("ct_study_unsigned", True, False, id="rle-copy-not-isolated"),
+    ],
+)
 def test_series_response_slices_match_the_image_loaders(  # type: ignore[no-untyped-def]
-    page, live_url, radiologist, stored_as, rle_copy, request, settings, tmp_path
+    page, live_url, radiologist, stored_as, rle_copy, isolated, request, settings, tmp_path
 ):
     """The series response's frames are decoded by the viewer itself, not by the image loader: the same
     slice, in the same default window, must look the same either way, to the grey level; for signed
     values and for 12-bit unsigned ones (which the viewer offsets in place in one pass), sent as stored
-    or from the series' RLE copy (which the viewer decodes in WebAssembly), through shared memory."""
+    or from the series' RLE copy (which the viewer decodes in WebAssembly); through memory shared with
+    the loading worker on a cross-origin isolated page, and through moved buffers where the page is not
+    isolated (switched off here as a deployment may, or inside another site's frame)."""
+    settings.VIEWER_CROSS_ORIGIN_ISOLATION = isolated
     settings.PACS_CACHE_ROOT = tmp_path / "cache"
     study_uid = request.getfixturevalue(stored_as)
     if rle_copy:
@@ -244,8 +256,7 @@ def test_series_response_slices_match_the_image_loaders(  # type: ignore[no-unty
         else None,
     )
     open_viewer(page, live_url, study_uid)
-    # Isolated, the page has the series' frames written into memory it shares with the loading worker.
-    assert page.evaluate("() => window.crossOriginIsolated")
+    assert page.evaluate("() => window.crossOriginIsolated") is isolated
     from_series, window = _middle_slice_once_prefetched(page)
     expected_type = "image/dicom-rle" if rle_copy else "application/octet-stream"
     assert len(series_types) == 1 and f'type="{expected_type}"' in series_types[0], series_types
