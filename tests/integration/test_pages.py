@@ -58,6 +58,7 @@ def test_the_viewer_page_is_cross_origin_isolated_and_its_scripts_allow_it(clien
     script = client.get(static(entry_assets("src/viewer/main.ts").script))
     assert script.status_code == 200
     assert script["Cross-Origin-Embedder-Policy"] == "require-corp"
+    assert b"".join(script.streaming_content)  # read to the end, which closes the file as a server would
     # Pages that show no images are left as they were.
     assert "Cross-Origin-Embedder-Policy" not in client.get("/")
 
