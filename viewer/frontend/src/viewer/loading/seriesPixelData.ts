@@ -17,7 +17,7 @@ import type { SeriesStack } from "../display/seriesStack";
 import { Tag, stringValue } from "../dicomweb/tags";
 import { decodedImageCache, ownDecodeFormat } from "./decodedImage";
 import { type EncodedFrame, encodedFrameOffer, encodedFrameWithdraw } from "./encodedFrames";
-import { frameBuffer, movable, sharedMemoryAvailable } from "./frameMemory";
+import { frameBuffer, movable } from "./frameMemory";
 import { type NativePixelFormat, int16Frame, nativeFrameBytes, nativeFrameDecode } from "./nativeFrames";
 import type { InstancePlan, NativePartMessage, ToPage, ToWorker } from "./seriesPixelDataProtocol";
 import { sharedFrameReleaseWatch } from "./sharedFrameRelease";
@@ -109,9 +109,7 @@ export async function seriesPixelDataLoad(
     return [...stack.imageIds];
   }
   const send = (message: ToWorker, transfer: Transferable[] = []): void => worker.postMessage(message, transfer);
-  if (sharedMemoryAvailable()) {
-    sharedFrameReleaseWatch();
-  }
+  sharedFrameReleaseWatch();
   const spare = spareBuffers(instances);
   const buffersSend = (buffers: ArrayBufferLike[]): void => {
     if (buffers.length > 0) {

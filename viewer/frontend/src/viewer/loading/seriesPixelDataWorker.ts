@@ -21,7 +21,7 @@
  * and the message that names the frame moves nothing.
  */
 
-import { frameBuffer, sharedMemoryAvailable } from "./frameMemory";
+import { frameBuffer, movable, sharedMemoryAvailable } from "./frameMemory";
 import { MultipartReader, type PartBuffer, boundaryOf } from "./multipartReader";
 import { isNativeTransferSyntax, nativeFrameBytes, transferSyntaxOf } from "./nativeFrames";
 import { type RleFrame, isRleTransferSyntax, rleFrameDecode } from "./rleFrames";
@@ -64,10 +64,9 @@ function post(message: ToPage, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);
 }
 
+/** The part's buffer, to move with the message, when the part is all of it and it is not shared. */
 function ownBuffer(bytes: Uint8Array): Transferable[] {
-  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-    ? [bytes.buffer]
-    : [];
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? movable([bytes.buffer]) : [];
 }
 
 async function creditTake(): Promise<void> {

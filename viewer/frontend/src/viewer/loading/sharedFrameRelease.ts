@@ -33,7 +33,7 @@ function removalCount(event: Event): void {
   }
 }
 
-/** Count the shared frames the cache removes from now on (once per page). */
+/** Count the shared frames the cache removes from now on (once per page; unshared ones are not counted). */
 export function sharedFrameReleaseWatch(): void {
   if (!watching) {
     watching = true;
