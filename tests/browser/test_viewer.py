@@ -88,6 +88,48 @@ def test_scroll_window_level_and_invert_change_the_pixels(page, live_url, radiol
     expect(page.locator(".overlay-br")).to_contain_text("Inverted")
 
 
+def _head_extent(canvas) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """Rows and columns the bright skull spans on the canvas."""
+    rows, columns = np.nonzero(canvas.grey > 100)
+    return (int(np.ptp(rows)) + 1, int(np.ptp(columns)) + 1) if rows.size else (0, 0)
+
+
+def test_rotate_zoom_and_reset_move_the_pixels(page, live_url, radiologist, ct_study):  # type: ignore[no-untyped-def]
+    """The head phantom is taller than wide: rotated a quarter turn it is wider than tall; zoomed in, it
+    covers more of the canvas; reset, it is drawn as it was."""
+    open_viewer(page, live_url, ct_study)
+    first = canvas_until(page, lambda canvas: canvas.grey.max() < 30)
+    go_to_middle_slice(page)
+    upright = canvas_until(page, lambda canvas: canvas.mean > first.mean + 10)
+    height, width = _head_extent(upright)
+    assert height > width * 1.1, (height, width)
+
+    page.keyboard.press("t")
+    rotated = canvas_until(page, lambda canvas: _head_extent(canvas)[1] > _head_extent(canvas)[0] * 1.1)
+    rotated.save(screenshot_path("viewer-rotated"))
+    assert abs(_head_extent(rotated)[1] - height) <= 0.05 * height
+
+    page.keyboard.press("Space")
+    canvas_until(page, lambda canvas: abs(canvas.mean - upright.mean) < 1)
+
+    page.keyboard.press("z")
+    box = page.locator(".viewport-element").first.bounding_box()
+    assert box is not None
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.move(*centre)
+    page.mouse.down()
+    page.mouse.move(centre[0], centre[1] + 150, steps=10)  # dragging down zooms in
+    page.mouse.up()
+    head_share = float((upright.grey > 100).mean())
+    zoomed = canvas_until(page, lambda canvas: float((canvas.grey > 100).mean()) > head_share * 1.5)
+    zoomed.save(screenshot_path("viewer-zoomed"))
+    expect(page.locator(".overlay-br")).not_to_contain_text("Zoom: 100%")
+
+    page.keyboard.press("Space")
+    canvas_until(page, lambda canvas: abs(canvas.mean - upright.mean) < 1)
+    expect(page.locator(".overlay-br")).to_contain_text("Zoom: 100%")
+
+
 def settled_number(page: Page, locator: Locator) -> float:
     """The number a measurement shows once it stops changing (its statistics update after each render)."""
     previous = ""
