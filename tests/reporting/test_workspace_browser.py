@@ -159,6 +159,9 @@ def test_write_key_image_submit_approve_print(page, live_server, resident, senio
 
     # The resident may not approve; a senior opens the same workspace and does.
     assert page.locator("#rw-approve").count() == 0
+    # Away from the workspace first: its framed viewer may still be loading, and a response of it that
+    # lands after the cookies are cleared sets a CSRF cookie the login form's token does not match.
+    page.goto("about:blank")
     page.context.clear_cookies()
     login(page, base, senior.username, path)
     page.click("#rw-approve")
