@@ -7,41 +7,18 @@ import re
 import numpy as np
 import pydicom
 import pytest
-from playwright.sync_api import Locator, Page, Request, Route, expect
+from playwright.sync_api import Page, Request, Route, expect
 
 from pacs.models import Series
 from pacs.retrieve.rle_copies import series_copy_build
 from pacs.synthetic import head_phantom_slice
-from tests.browser.conftest import PASSWORD, PHANTOM_SIZE, PHANTOM_SLICES, screenshot_path
+from tests.browser.conftest import PHANTOM_SIZE, PHANTOM_SLICES, screenshot_path
 from tests.browser.pixels import Canvas, canvas_read, canvas_until
+from tests.browser.viewer_page import MIDDLE, go_to_middle_slice, login, open_viewer, settled_number
 from tests.conftest import PYDICOM_TEST_FILES, wait_until
 from viewer.models import Measurement
 
 pytestmark = pytest.mark.live
-MIDDLE = PHANTOM_SLICES // 2
-
-
-def login(page: Page, live_url: str, next_path: str) -> None:
-    """Follow a deep link while logged out: the login page, then the page the link pointed at."""
-    page.goto(f"{live_url}{next_path}")
-    expect(page).to_have_url(re.compile(r"/accounts/login/"))
-    page.fill("#id_username", "dr-wang")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-
-
-def open_viewer(page: Page, live_url: str, study_uid: str) -> None:
-    login(page, live_url, f"/viewer?StudyInstanceUIDs={study_uid}")
-    expect(page).to_have_url(re.compile(r"/viewer\?StudyInstanceUIDs="))
-    expect(page.locator("#viewer-app")).to_have_attribute("data-state", "ready", timeout=30_000)
-    expect(page.locator(".overlay-bl")).to_contain_text(f"1 / {PHANTOM_SLICES}", timeout=30_000)
-
-
-def go_to_middle_slice(page: Page) -> None:
-    page.keyboard.press("Home")
-    for _ in range(MIDDLE // 10):
-        page.keyboard.press("PageDown")
-    expect(page.locator(".overlay-bl")).to_contain_text(f"{MIDDLE + 1} / {PHANTOM_SLICES}")
 
 
 def test_scroll_window_level_and_invert_change_the_pixels(page, live_url, radiologist, ct_study):  # type: ignore[no-untyped-def]
@@ -94,9 +71,21 @@ def _head_extent(canvas) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     return (int(np.ptp(rows)) + 1, int(np.ptp(columns)) + 1) if rows.size else (0, 0)
 
 
+def zoom_in(page: Page) -> None:
+    """Drag the zoom tool down from the viewport's centre, which zooms in."""
+    page.keyboard.press("z")
+    box = page.locator(".viewport-element").first.bounding_box()
+    assert box is not None
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.move(*centre)
+    page.mouse.down()
+    page.mouse.move(centre[0], centre[1] + 150, steps=10)
+    page.mouse.up()
+
+
 def test_rotate_zoom_and_reset_move_the_pixels(page, live_url, radiologist, ct_study):  # type: ignore[no-untyped-def]
     """The head phantom is taller than wide: rotated a quarter turn it is wider than tall; zoomed in, it
-    covers more of the canvas; reset, it is drawn as it was."""
+    covers more of the canvas; fitted, it is whole again and still rotated; reset, it is drawn as it was."""
     open_viewer(page, live_url, ct_study)
     first = canvas_until(page, lambda canvas: canvas.grey.max() < 30)
     go_to_middle_slice(page)
@@ -109,17 +98,16 @@ def test_rotate_zoom_and_reset_move_the_pixels(page, live_url, radiologist, ct_s
     rotated.save(screenshot_path("viewer-rotated"))
     assert abs(_head_extent(rotated)[1] - height) <= 0.05 * height
 
+    # Zoomed in while rotated, then fitted: the whole head again, still on its side.
+    zoom_in(page)
+    canvas_until(page, lambda canvas: _head_extent(canvas)[1] > _head_extent(rotated)[1] * 1.2)
+    page.keyboard.press("f")
+    canvas_until(page, lambda canvas: float(np.abs(canvas.grey - rotated.grey).mean()) < 1)
+
     page.keyboard.press("Space")
     canvas_until(page, lambda canvas: abs(canvas.mean - upright.mean) < 1)
 
-    page.keyboard.press("z")
-    box = page.locator(".viewport-element").first.bounding_box()
-    assert box is not None
-    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.move(*centre)
-    page.mouse.down()
-    page.mouse.move(centre[0], centre[1] + 150, steps=10)  # dragging down zooms in
-    page.mouse.up()
+    zoom_in(page)
     head_share = float((upright.grey > 100).mean())
     zoomed = canvas_until(page, lambda canvas: float((canvas.grey > 100).mean()) > head_share * 1.5)
     zoomed.save(screenshot_path("viewer-zoomed"))
@@ -128,18 +116,6 @@ def test_rotate_zoom_and_reset_move_the_pixels(page, live_url, radiologist, ct_s
     page.keyboard.press("Space")
     canvas_until(page, lambda canvas: abs(canvas.mean - upright.mean) < 1)
     expect(page.locator(".overlay-br")).to_contain_text("Zoom: 100%")
-
-
-def settled_number(page: Page, locator: Locator) -> float:
-    """The number a measurement shows once it stops changing (its statistics update after each render)."""
-    previous = ""
-    for _ in range(50):
-        text = locator.inner_text()
-        if text == previous:
-            return float(text.split()[0])
-        previous = text
-        page.wait_for_timeout(200)
-    raise AssertionError(f"the measurement kept changing: {previous}")
 
 
 def _saved_lengths(user) -> list[float]:  # type: ignore[no-untyped-def]

@@ -21,7 +21,7 @@ from pydicom.uid import ExplicitVRLittleEndian, XRayAngiographicImageStorage, ge
 from pacs.synthetic import Patient, ct_series
 from tests.browser.conftest import PHANTOM_SIZE, PHANTOM_SLICES, screenshot_path
 from tests.browser.pixels import canvas_read, canvas_until, viewport_shot
-from tests.browser.test_viewer import login
+from tests.browser.viewer_page import login
 
 pytestmark = pytest.mark.live
 WANG = Patient(name="Wang^Xiaoming=王小明", patient_id="P-1001", birth_date="19700101", sex="M")

@@ -36,7 +36,14 @@ export function flipVertical(viewport: Stack): void {
 
 /** Fit the image to the viewport, keeping window, rotation and flips. */
 export function fitToWindow(viewport: Stack): void {
+  // Cornerstone's camera reset also undoes flips and rotation: they are put back after it.
+  const { rotation, flipHorizontal, flipVertical } = viewport.getViewPresentation({
+    rotation: true,
+    flipHorizontal: true,
+    flipVertical: true,
+  });
   viewport.resetCamera({ resetPan: true, resetZoom: true });
+  viewport.setViewPresentation({ rotation, flipHorizontal, flipVertical });
   viewport.render();
 }
 
