@@ -9,7 +9,6 @@ import {
   Enums as ToolEnums,
   LengthTool,
   PanTool,
-  ProbeTool,
   RectangleROITool,
   ReferenceLinesTool,
   StackScrollTool,
@@ -21,6 +20,7 @@ import {
 } from "@cornerstonejs/tools";
 
 import { LocateTool } from "./locateTool";
+import { StackProbeTool } from "./stackProbeTool";
 import { type PrimaryTool, PrimaryTools } from "./toolNames";
 
 const { MouseBindings } = ToolEnums;
@@ -42,7 +42,7 @@ export function toolGroupCreate(mode: TouchMode): ToolTypes.IToolGroup {
     AngleTool,
     RectangleROITool,
     EllipticalROITool,
-    ProbeTool,
+    StackProbeTool,
     LocateTool,
     ReferenceLinesTool,
   ]) {
