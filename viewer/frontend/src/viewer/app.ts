@@ -650,6 +650,10 @@ export class ViewerApp {
 
   private helpToggle(): void {
     this.help.hidden = !this.help.hidden;
+    if (!this.help.hidden) {
+      // The keyboard goes to the dialog: Enter or Escape closes it.
+      this.help.querySelector("button")?.focus();
+    }
   }
 
   private statusShow(message: string): void {

@@ -8,7 +8,7 @@ export function helpPanelCreate(onClose: () => void): HTMLElement {
   const rows = SHORTCUTS.map((shortcut) =>
     h("tr", {}, h("td", {}, ...shortcut.keys.map((key) => h("kbd", {}, keyName(key)))), h("td", {}, t(shortcut.label))),
   );
-  return h(
+  const panel = h(
     "div",
     { class: "help-panel", role: "dialog", "aria-label": t("Keyboard shortcuts"), hidden: true },
     h("h2", {}, t("Keyboard shortcuts")),
@@ -23,4 +23,11 @@ export function helpPanelCreate(onClose: () => void): HTMLElement {
     ),
     h("button", { type: "button", onclick: () => onClose() }, t("Close")),
   );
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !panel.hidden) {
+      event.preventDefault();
+      onClose();
+    }
+  });
+  return panel;
 }
