@@ -33,6 +33,8 @@ export function viewportCellCreate(index: number): ViewportCell {
     value: 0,
     step: 1,
     "aria-label": "slice",
+    // Shown once the cell has a series of more than one image.
+    hidden: true,
   });
   const root = h(
     "div",

@@ -3,6 +3,8 @@
  * (Window Center/Width, PS3.3 C.11.2, with their explanations).
  */
 
+import { utilities } from "@cornerstonejs/core";
+
 import { type DicomJson, Tag, numberValues } from "../dicomweb/tags";
 
 export interface WindowPreset {
@@ -41,7 +43,17 @@ export function presetsFor(modality: string, instance: DicomJson | undefined): W
   return modality === "CT" ? [...CT_PRESETS, ...own] : own;
 }
 
-/** The VOI range Cornerstone works with, from a window's centre and width (PS3.3 C.11.2.1.2). */
+/**
+ * The VOI range Cornerstone works with, from a window's centre and width, by the linear function of
+ * PS3.3 C.11.2.1.2 as Cornerstone applies it to an image's own window: a preset and the same window
+ * stored in an image read the same in the overlay.
+ */
 export function voiRangeOf(center: number, width: number): { lower: number; upper: number } {
-  return { lower: center - width / 2, upper: center + width / 2 };
+  return utilities.windowLevel.toLowHighRange(width, center);
+}
+
+/** The window's centre and width shown for a VOI range: the inverse of `voiRangeOf`. */
+export function windowOf(range: { lower: number; upper: number }): { center: number; width: number } {
+  const { windowCenter, windowWidth } = utilities.windowLevel.toWindowLevel(range.lower, range.upper);
+  return { center: windowCenter, width: windowWidth };
 }

@@ -9,6 +9,7 @@ import type { SeriesStack } from "../display/seriesStack";
 import { Tag, numberValue, stringValue } from "../dicomweb/tags";
 import { t } from "../i18n";
 import type { ViewportCell } from "../layout/viewportCell";
+import { windowOf } from "../tools/windowPresets";
 
 const attached = new WeakSet<ViewportCell>();
 
@@ -58,9 +59,8 @@ export function overlayUpdate(cell: ViewportCell, stack: SeriesStack): void {
     thickness !== undefined ? `${t("Thickness")}: ${thickness.toFixed(1)} mm` : "",
   ]);
   const { voiRange, invert } = viewport.getProperties();
-  const window = voiRange
-    ? `${t("W")}: ${Math.round(voiRange.upper - voiRange.lower)} ${t("L")}: ${Math.round((voiRange.upper + voiRange.lower) / 2)}`
-    : "";
+  const shown = voiRange ? windowOf(voiRange) : undefined;
+  const window = shown ? `${t("W")}: ${Math.round(shown.width)} ${t("L")}: ${Math.round(shown.center)}` : "";
   lines(cell.corners.bottomRight, [
     window,
     `${t("Zoom")}: ${(viewport.getZoom() * 100).toFixed(0)}%`,
