@@ -255,6 +255,9 @@ WHITENOISE_USE_FINDERS = not _collected
 VIEWER_CROSS_ORIGIN_ISOLATION = env_bool("VIEWER_CROSS_ORIGIN_ISOLATION", True)
 if VIEWER_CROSS_ORIGIN_ISOLATION:
     WHITENOISE_ADD_HEADERS_FUNCTION = static_file_headers
+# The decoded-image cache of one viewer tab: room for a 2,000-slice 512x512 CT (1 GiB decoded) with a
+# prior beside it, still a bound a tab survives. Thin clients with little memory may want less.
+VIEWER_CACHE_SIZE_MB = env_int("VIEWER_CACHE_SIZE_MB", 2048)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -6,6 +6,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
@@ -25,10 +26,8 @@ from viewer.i18n import viewer_translations
 from viewer.studies import SORT_FIELDS, sort_key_clean, studies_search, study_uids_for_link
 
 PAGE_SIZE = 25
-# Frames in flight while a series prefetches, and the decoded-image cache of one browser tab: room
-# for a 2,000-slice 512x512 CT (1 GiB decoded) with a prior beside it, still a bound a tab survives.
+# Frames in flight while a series prefetches frame by frame.
 PREFETCH_CONCURRENCY = 4
-CACHE_SIZE_MB = 2048
 # Studies whose metadata the page preloads: those the viewer opens at once (a study and a prior or two).
 MAX_PRELOADS = 4
 TABS = ("all", "recent", "favourites")
@@ -103,7 +102,7 @@ def viewer(request: HttpRequest) -> HttpResponse:
         # The reporting API's key images; the viewer shows its button only when opened with &report=<id>.
         "keyImagesUrl": f"{get_script_prefix()}api/reporting/reports/{{report}}/key-images",
         "prefetchConcurrency": PREFETCH_CONCURRENCY,
-        "cacheSizeMb": CACHE_SIZE_MB,
+        "cacheSizeMb": settings.VIEWER_CACHE_SIZE_MB,
     }
     # A small script in the page's head asks for each study's metadata and parses it while the viewer's
     # script (megabytes of Cornerstone3D) still loads and compiles; the viewer then takes it from there.

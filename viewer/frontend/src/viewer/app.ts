@@ -5,7 +5,7 @@
  * @cornerstonejs/tools, and until the tools are there, the controls that need them do nothing.
  */
 
-import { Enums, RenderingEngine, type Types, getEnabledElement, utilities as csUtilities } from "@cornerstonejs/core";
+import { Enums, RenderingEngine, type Types, cache, getEnabledElement, utilities as csUtilities } from "@cornerstonejs/core";
 import type { Types as ToolTypes } from "@cornerstonejs/tools";
 
 import type { KeyImage } from "./capture/keyImage";
@@ -135,6 +135,8 @@ export class ViewerApp {
     (window as unknown as { pacsViewer: unknown }).pacsViewer = {
       captureKeyImage: () => this.keyImageCapture(),
       cineState: () => ({ playing: this.cinePlaying(this.grid.activeCell?.element), fps: this.fps }),
+      // The decoded-image cache against its bound, in bytes: a long session must stay under it.
+      cacheUse: () => ({ bytes: cache.getCacheSize(), bound: cache.getMaxCacheSize() }),
     };
   }
 
