@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import numpy as np
@@ -335,7 +336,16 @@ def _first_image(page: Page) -> tuple[Canvas, str]:
     return canvas_read(page), page.locator(".overlay-br").inner_text()
 
 
-@pytest.mark.parametrize("name", ["MR_small_RLE.dcm", "MR_small_jp2klossless.dcm", "SC_rgb_jpeg_dcmtk.dcm"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MR_small_RLE.dcm",
+        "MR_small_jp2klossless.dcm",
+        "MR_small_jpeg_ls_lossless.dcm",
+        "SC_rgb_jpeg_gdcm.dcm",  # JPEG Lossless, first-order prediction
+        "SC_rgb_jpeg_dcmtk.dcm",
+    ],
+)
 def test_compressed_studies_arrive_single_part_and_draw(page, live_url, radiologist, ingest, org_alpha, name):  # type: ignore[no-untyped-def]
     """The viewer asks for each frame as a single part payload in its stored syntax and decodes it."""
     study_uid = ingest(org_alpha, PYDICOM_TEST_FILES / name)[0].study_instance_uid
@@ -361,3 +371,31 @@ def test_compressed_studies_arrive_single_part_and_draw(page, live_url, radiolog
     metadata_url = f"{live_url}/dicomweb/studies/{study_uid}/metadata"
     assert metadata_requests == [metadata_url], metadata_requests
     assert page.evaluate("() => window.pacsMetadataPreloads.size") == 0
+
+
+def _as_new_study(name: str) -> bytes:
+    """A pydicom test file under new UIDs, its pixel data as stored: the same image in several syntaxes
+    can then be held side by side in the archive."""
+    ds = pydicom.dcmread(PYDICOM_TEST_FILES / name)
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def test_lossless_codecs_draw_the_very_pixels_of_the_uncompressed_image(page, live_url, radiologist, ingest, org_alpha):  # type: ignore[no-untyped-def]
+    """MR_small stored uncompressed, as RLE, JPEG 2000 lossless and JPEG-LS lossless: each decoded in the
+    viewer's workers and drawn, pixel for pixel, as the uncompressed one."""
+    names = ["MR_small.dcm", "MR_small_RLE.dcm", "MR_small_jp2klossless.dcm", "MR_small_jpeg_ls_lossless.dcm"]
+    studies = {name: ingest(org_alpha, _as_new_study(name))[0].study_instance_uid for name in names}
+    drawn: dict[str, Canvas] = {}
+    for index, name in enumerate(names):
+        if index == 0:
+            login(page, live_url, f"/viewer?StudyInstanceUIDs={studies[name]}")
+        else:
+            page.goto(f"{live_url}/viewer?StudyInstanceUIDs={studies[name]}")
+        expect(page.locator("#viewer-app")).to_have_attribute("data-state", "ready", timeout=30_000)
+        drawn[name] = canvas_until(page, lambda canvas: canvas.grey.std() > 10)
+    for name in names[1:]:
+        assert np.array_equal(drawn[name].rgb, drawn[names[0]].rgb), f"{name} is not drawn as the uncompressed image"

@@ -248,7 +248,7 @@ def test_locate_moves_the_other_series_and_reference_lines_are_drawn(page, live_
     assert rows.size > 0, "no reference line was drawn across the coronal view"
 
 
-def test_prior_opens_beside_and_window_sync_follows(page, live_url, radiologist, ingest, org_alpha):  # type: ignore[no-untyped-def]
+def test_prior_opens_beside_and_window_zoom_and_slice_sync_follow(page, live_url, radiologist, ingest, org_alpha):  # type: ignore[no-untyped-def]
     current = ingest(org_alpha, *ct_series(WANG, slices=20, size=128, accession="ACC-NEW", study_date="20250301"))
     prior = ingest(org_alpha, *ct_series(WANG, slices=20, size=128, accession="ACC-OLD", study_date="20240105"))
     viewer_open(page, live_url, f"StudyInstanceUIDs={current[0].study_instance_uid}", "1 / 20")
@@ -282,6 +282,29 @@ def test_prior_opens_beside_and_window_sync_follows(page, live_url, radiologist,
     page.keyboard.press("1")
     expect(page.locator(".viewport-cell").nth(0).locator(".overlay-br")).to_contain_text("W: 80 L: 40")
     expect(page.locator(".viewport-cell").nth(1).locator(".overlay-br")).to_contain_text("W: 1800 L: 400")
+
+    # Zoom/pan sync on: zooming the current study zooms the prior with it.
+    page.keyboard.press("PageDown")
+    expect(page.locator(".viewport-cell").nth(1).locator(".overlay-bl")).to_contain_text("11 / 20")
+    prior_plain = canvas_until(page, lambda canvas: canvas.grey.max() > 50, index=1)
+    head_share = float((prior_plain.grey > 50).mean())
+    page.click("button.sync[data-sync=zoomPan]")
+    page.keyboard.press("z")
+    box = page.locator(".viewport-cell").nth(0).bounding_box()
+    assert box is not None
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.move(*centre)
+    page.mouse.down()
+    page.mouse.move(centre[0], centre[1] + 120, steps=10)
+    page.mouse.up()
+    expect(page.locator(".viewport-cell").nth(1).locator(".overlay-br")).not_to_contain_text("Zoom: 100%")
+    zoomed = canvas_until(page, lambda canvas: float((canvas.grey > 50).mean()) > head_share * 1.3, index=1)
+    zoomed.save(screenshot_path("viewer-prior-zoom-synced"))
+    # Off: resetting the current study leaves the prior as it is.
+    page.click("button.sync[data-sync=zoomPan]")
+    page.keyboard.press("Space")
+    expect(page.locator(".viewport-cell").nth(0).locator(".overlay-br")).to_contain_text("Zoom: 100%")
+    expect(page.locator(".viewport-cell").nth(1).locator(".overlay-br")).not_to_contain_text("Zoom: 100%")
 
 
 def test_second_window_follows_slice_and_window(page, live_url, radiologist, ingest, org_alpha):  # type: ignore[no-untyped-def]

@@ -15,8 +15,10 @@ import numpy as np
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from pacs.synthetic import mr_series
 from tests.browser.conftest import PHANTOM_SIZE, PHANTOM_SLICES, screenshot_path
 from tests.browser.pixels import Canvas, canvas_read, canvas_until
+from tests.browser.test_viewer_reading import WANG
 from tests.browser.viewer_page import MIDDLE, go_to_middle_slice, go_to_slice, open_viewer
 from tests.conftest import wait_until
 from viewer.models import Measurement
@@ -297,3 +299,47 @@ def test_the_help_is_in_chinese_for_a_chinese_browser(browser, live_url, radiolo
         page.screenshot(path=str(screenshot_path("viewer-help-zh")))
     finally:
         context.close()
+
+
+def grey_in_window(hu: float, center: float, width: float) -> float:
+    """The grey level of ``hu`` under a window, by the linear function of PS3.3 C.11.2.1.2."""
+    return float(np.clip(((hu - (center - 0.5)) / (width - 1) + 0.5) * 255, 0, 255))
+
+
+def test_window_presets_for_ct_and_from_the_image_itself(page, live_url, radiologist, ct_study, ingest, org_alpha):  # type: ignore[no-untyped-def]
+    open_viewer(page, live_url, ct_study)
+    canvas = brain_window_slice(page, MIDDLE + 1)
+    place = Placement.of(canvas)
+    presets = page.locator("select.presets option")
+    expect(presets).to_contain_text(["Brain", "Lung", "Bone", "Abdomen", "Mediastinum", "W 80 L 40"])
+
+    # Each CT preset draws the ventricles (5 HU) and the brain (35 HU) at the grey levels its window gives.
+    ventricle = place.centre_column + 0.16 * place.pixels_per_unit, place.centre_row + 0.05 * place.pixels_per_unit
+    brain = place.centre_column, place.centre_row - 0.5 * place.pixels_per_unit
+    for key, center, width in (("1", 40, 80), ("2", -600, 1500), ("3", 400, 1800), ("4", 50, 400), ("5", 50, 350)):
+        page.keyboard.press(key)
+        expect(page.locator(".overlay-br")).to_contain_text(f"W: {width} L: {center}")
+        expected = [grey_in_window(hu, center, width) for hu in (5, 35)]
+
+        def drawn_as_expected(canvas: Canvas, expected: list[float] = expected) -> bool:
+            found = [canvas.grey[int(row), int(column)] for column, row in (ventricle, brain)]
+            return all(abs(value - wanted) <= 3 for value, wanted in zip(found, expected, strict=True))
+
+        canvas_until(page, drawn_as_expected)
+
+    # An MR has no CT presets: its menu offers the windows stored in the image, and one brings it back.
+    mr = ingest(org_alpha, *mr_series(WANG, slices=20, size=192))[0].study_instance_uid
+    page.goto(f"{live_url}/viewer?StudyInstanceUIDs={mr}")
+    expect(page.locator("#viewer-app")).to_have_attribute("data-state", "ready", timeout=30_000)
+    expect(presets.filter(has_not_text="Window presets")).to_have_text(["W 2000 L 1000 (2000/1000)"])
+    page.keyboard.press("PageDown")  # the first slice is below the brain
+    expect(page.locator(".overlay-bl")).to_contain_text("Image: 11 / 20")
+    stored = canvas_until(page, lambda canvas: canvas.grey.max() > 50)
+    page.keyboard.press("w")
+    origin = stored.page_point(stored.grey.shape[1] / 2, stored.grey.shape[0] / 2)
+    drag(page, origin, (origin[0] + 120, origin[1] + 120))
+    expect(page.locator(".overlay-br")).not_to_contain_text("W: 2000 L: 1000")
+    canvas_until(page, lambda canvas: mean_difference(canvas.grey, stored.grey) > 5)
+    page.select_option("select.presets", label="W 2000 L 1000 (2000/1000)")
+    expect(page.locator(".overlay-br")).to_contain_text("W: 2000 L: 1000")
+    canvas_until(page, lambda canvas: mean_difference(canvas.grey, stored.grey) < 1)
