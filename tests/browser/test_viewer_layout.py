@@ -148,6 +148,13 @@ def test_series_hang_in_order_and_drop_into_any_viewport(page, live_url, radiolo
     assert height > width * 1.1, (height, width)
     page.screenshot(path=str(screenshot_path("viewer-series-dropped")))
 
+    # The largest layout: nine viewports, and the first keeps its series and its slice.
+    page.select_option("select.layouts", label="3×3")
+    expect(page.locator(".viewport-cell")).to_have_count(9)
+    expect(cell(page, 0).locator(".overlay-bl")).to_contain_text("Image: 15 / 30")
+    height, width = head_extent(canvas_until(page, lambda canvas: canvas.grey.max() > 100, index=0))
+    assert width > height * 1.1, (height, width)
+
 
 def cache_use(page: Page) -> dict[str, int]:
     return page.evaluate("() => window.pacsViewer.cacheUse()")

@@ -136,3 +136,14 @@ def test_deep_links_by_accession_and_patient_land_after_login(client, org_alpha,
     viewer = client.get(landed["Location"])
     by_uid = dict(Study.objects.values_list("study_instance_uid", "accession_number"))
     assert [by_uid[uid] for uid in _viewer_studies(viewer.content.decode())] == expected
+
+
+def test_the_browser_speaks_chinese_to_a_chinese_reader(reader, three_studies):  # type: ignore[no-untyped-def]
+    page = reader.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert page.headers["Content-Language"] == "zh-hans"
+    for label in ("全部检查", "最近", "收藏", "设备类型"):
+        assert label in html, label
+    assert "All studies" not in html
+    assert sorted(_accessions(html)) == ["ACC-CT", "ACC-MR", "ACC-US"]
