@@ -15,7 +15,7 @@ from pacs.retrieve.rle_copies import series_copy_build
 from pacs.synthetic import head_phantom_slice
 from tests.browser.conftest import PHANTOM_SIZE, PHANTOM_SLICES, screenshot_path
 from tests.browser.pixels import Canvas, canvas_read, canvas_until
-from tests.browser.viewer_page import MIDDLE, go_to_middle_slice, login, open_viewer, settled_number
+from tests.browser.viewer_page import MIDDLE, drag, go_to_middle_slice, login, open_viewer, settled_number, zoom_in
 from tests.conftest import PYDICOM_TEST_FILES, wait_until
 from viewer.models import Measurement
 
@@ -46,10 +46,7 @@ def test_scroll_window_level_and_invert_change_the_pixels(page, live_url, radiol
     # Window/level by drag: dragging down raises the level, so the image darkens.
     page.keyboard.press("w")
     centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.move(*centre)
-    page.mouse.down()
-    page.mouse.move(centre[0], centre[1] + 150, steps=10)
-    page.mouse.up()
+    drag(page, centre, (centre[0], centre[1] + 150))
     darker = canvas_until(page, lambda canvas: canvas.mean < brain_window.mean - 5)
     darker.save(screenshot_path("viewer-window-dragged"))
 
@@ -70,18 +67,6 @@ def _head_extent(canvas) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """Rows and columns the bright skull spans on the canvas."""
     rows, columns = np.nonzero(canvas.grey > 100)
     return (int(np.ptp(rows)) + 1, int(np.ptp(columns)) + 1) if rows.size else (0, 0)
-
-
-def zoom_in(page: Page) -> None:
-    """Drag the zoom tool down from the viewport's centre, which zooms in."""
-    page.keyboard.press("z")
-    box = page.locator(".viewport-element").first.bounding_box()
-    assert box is not None
-    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.move(*centre)
-    page.mouse.down()
-    page.mouse.move(centre[0], centre[1] + 150, steps=10)
-    page.mouse.up()
 
 
 def test_rotate_zoom_and_reset_move_the_pixels(page, live_url, radiologist, ct_study):  # type: ignore[no-untyped-def]
@@ -153,10 +138,7 @@ def test_length_over_the_skull_reads_its_width_and_is_kept(page, live_url, radio
     start, end = canvas.page_point(left, row), canvas.page_point(right + 1, row)
 
     page.keyboard.press("l")
-    page.mouse.move(*start)
-    page.mouse.down()
-    page.mouse.move(*end, steps=12)
-    page.mouse.up()
+    drag(page, start, end)
     value = page.locator(".measurements-list li[data-tool=Length] .measurement-value")
     expect(value).to_have_count(1)
     expect(value).to_contain_text("mm")

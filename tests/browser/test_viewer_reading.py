@@ -21,7 +21,7 @@ from pydicom.uid import ExplicitVRLittleEndian, XRayAngiographicImageStorage, ge
 from pacs.synthetic import Patient, ct_series
 from tests.browser.conftest import PHANTOM_SIZE, PHANTOM_SLICES, screenshot_path
 from tests.browser.pixels import canvas_read, canvas_until, viewport_shot
-from tests.browser.viewer_page import login
+from tests.browser.viewer_page import login, zoom_in
 
 pytestmark = pytest.mark.live
 WANG = Patient(name="Wang^Xiaoming=王小明", patient_id="P-1001", birth_date="19700101", sex="M")
@@ -289,14 +289,7 @@ def test_prior_opens_beside_and_window_zoom_and_slice_sync_follow(page, live_url
     prior_plain = canvas_until(page, lambda canvas: canvas.grey.max() > 50, index=1)
     head_share = float((prior_plain.grey > 50).mean())
     page.click("button.sync[data-sync=zoomPan]")
-    page.keyboard.press("z")
-    box = page.locator(".viewport-cell").nth(0).bounding_box()
-    assert box is not None
-    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.move(*centre)
-    page.mouse.down()
-    page.mouse.move(centre[0], centre[1] + 120, steps=10)
-    page.mouse.up()
+    zoom_in(page, 0)
     expect(page.locator(".viewport-cell").nth(1).locator(".overlay-br")).not_to_contain_text("Zoom: 100%")
     zoomed = canvas_until(page, lambda canvas: float((canvas.grey > 50).mean()) > head_share * 1.3, index=1)
     zoomed.save(screenshot_path("viewer-prior-zoom-synced"))

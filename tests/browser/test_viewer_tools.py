@@ -19,7 +19,7 @@ from pacs.synthetic import mr_series
 from tests.browser.conftest import PHANTOM_SIZE, PHANTOM_SLICES, screenshot_path
 from tests.browser.pixels import Canvas, canvas_read, canvas_until
 from tests.browser.test_viewer_reading import WANG
-from tests.browser.viewer_page import MIDDLE, go_to_middle_slice, go_to_slice, open_viewer
+from tests.browser.viewer_page import MIDDLE, drag, go_to_middle_slice, go_to_slice, open_viewer, zoom_in
 from tests.conftest import wait_until
 from viewer.models import Measurement
 
@@ -63,13 +63,6 @@ class Placement:
 
     def mm(self, units: float) -> float:
         return units * MM_PER_UNIT
-
-
-def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> None:
-    page.mouse.move(*start)
-    page.mouse.down()
-    page.mouse.move(*end, steps=12)
-    page.mouse.up()
 
 
 def brain_window_slice(page: Page, number: int) -> Canvas:
@@ -131,8 +124,7 @@ def test_flip_pan_and_fit_move_the_pixels(page, live_url, radiologist, ct_study)
     assert row - start_row == pytest.approx(-25 / flipped.scale_y, abs=2)
 
     # Zoomed in as well, then fitted: the whole image in the viewport again, still upside down.
-    page.keyboard.press("z")
-    drag(page, origin, (origin[0], origin[1] + 120))
+    zoom_in(page)
     expect(page.locator(".overlay-br")).not_to_contain_text("Zoom: 100%")
     page.keyboard.press("f")
     expect(page.locator(".overlay-br")).to_contain_text("Zoom: 100%")

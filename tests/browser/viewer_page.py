@@ -56,3 +56,20 @@ def settled_number(page: Page, locator: Locator) -> float:
         previous = text
         page.wait_for_timeout(200)
     raise AssertionError(f"the measurement kept changing: {previous}")
+
+
+def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> None:
+    """Press the left button at ``start``, move to ``end`` and let go (page coordinates)."""
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=12)
+    page.mouse.up()
+
+
+def zoom_in(page: Page, index: int = 0) -> None:
+    """Drag the zoom tool down from the centre of viewport ``index``, which zooms in."""
+    page.keyboard.press("z")
+    box = page.locator(f'.viewport-element[data-viewport-index="{index}"]').bounding_box()
+    assert box is not None
+    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    drag(page, centre, (centre[0], centre[1] + 150))
