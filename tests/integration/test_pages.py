@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pacs.models import User
@@ -70,3 +72,19 @@ def test_cross_origin_isolation_can_be_switched_off(client, org_alpha, settings)
     page = client.get("/viewer")
     assert page.status_code == 200
     assert "Cross-Origin-Embedder-Policy" not in page
+
+
+def test_pages_name_the_icon_and_it_is_served(client, org_alpha):  # type: ignore[no-untyped-def]
+    """Without an icon named in the page, browsers ask for /favicon.ico, which logged a 404 per visit."""
+    user = User.objects.create_user("dora", password="pw-123456789", organization=org_alpha)
+    client.force_login(user)
+    for path in ("/accounts/login/", "/", "/viewer?StudyInstanceUIDs=1.2.3"):
+        html = client.get(path).content.decode()
+        found = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)">', html)
+        assert found, path
+        icon = client.get(found[1])
+        assert icon.status_code == 200
+        assert icon["Content-Type"] == "image/svg+xml"
+        # Read to its end, which closes the file (the test client's wrapper does; close() itself would
+        # also close the test's database connection).
+        assert b"<svg" in b"".join(icon.streaming_content if icon.streaming else [icon.content])
