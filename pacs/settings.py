@@ -147,7 +147,9 @@ else:
     _broker_dir = VAR_DIR / "celery"
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    # The host is named, though the file system needs none: without it kombu warns "No hostname was
+    # supplied" on every connection, in the web server's and the worker's logs alike.
+    CELERY_BROKER_URL = "filesystem://localhost//"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
