@@ -7,6 +7,7 @@ import { Enums, type RenderingEngine, type Types } from "@cornerstonejs/core";
 import type { Types as ToolTypes } from "@cornerstonejs/tools";
 
 import type { SeriesStack } from "../display/seriesStack";
+import { t } from "../i18n";
 import type { MprPrimary, MprSession } from "../mpr/mprViewports";
 import { scrollTo } from "../tools/viewportActions";
 import { type ViewportCell, viewportCellCreate } from "./viewportCell";
@@ -102,7 +103,7 @@ export class ViewportGrid extends EventTarget {
       cell.seriesInstanceUID = null;
       cell.scrollbar.hidden = true;
       cell.root.dataset.orientation = MPR_ORIENTATIONS[index].name.toLowerCase();
-      cell.corners.topLeft.textContent = MPR_ORIENTATIONS[index].name;
+      cell.corners.topLeft.textContent = t(MPR_ORIENTATIONS[index].name);
     });
     this.activeSet(0);
     this.mpr = await mprStart(this.engine, this.cells, stack);
