@@ -270,6 +270,11 @@ def test_the_help_lists_the_shortcuts_and_closes_with_escape(page, live_url, rad
     for label, key in keyed(".toolbar [data-tool], .toolbar [data-action]"):
         expect(row(key)).to_contain_text(label)
 
+    # While it has the keyboard, the image's keys do not act behind it.
+    page.keyboard.press("i")
+    page.wait_for_timeout(500)
+    expect(help_panel).to_be_visible()
+    canvas_until(page, lambda canvas: mean_difference(canvas.grey, plain.grey) < 1)
     # Escape closes it, and the keys act on the image again.
     page.keyboard.press("Escape")
     expect(help_panel).to_be_hidden()

@@ -46,6 +46,7 @@ export class ViewerApp {
   private readonly seriesPanel: SeriesPanel;
   private readonly main: HTMLElement;
   private readonly help: HTMLElement;
+  private helpOpener: HTMLElement | null = null;
   private readonly status: HTMLElement;
   private presets: WindowPreset[] = [];
   private readonly engine: RenderingEngine;
@@ -653,9 +654,18 @@ export class ViewerApp {
   private helpToggle(): void {
     this.help.hidden = !this.help.hidden;
     if (!this.help.hidden) {
-      // The keyboard goes to the dialog: Enter or Escape closes it.
+      // The keyboard goes to the dialog (Enter or Escape closes it), and back where it was after.
+      this.helpOpener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
       this.help.querySelector("button")?.focus();
+      return;
     }
+    // A hidden element may keep the focus until the browser's next update: the image's keys would
+    // still go to the dialog.
+    if (document.activeElement instanceof HTMLElement && this.help.contains(document.activeElement)) {
+      document.activeElement.blur();
+    }
+    this.helpOpener?.focus();
+    this.helpOpener = null;
   }
 
   private statusShow(message: string): void {

@@ -58,11 +58,12 @@ export const SHORTCUTS: Shortcut[] = [
 
 const byKey = new Map<string, Command>(SHORTCUTS.flatMap((shortcut) => shortcut.keys.map((key) => [key, shortcut.command])));
 
-/** Listen on the document; typing in a form field is left alone. */
+/** Listen on the document; typing in a form field, or keys for an open dialog, are left alone. */
 export function shortcutsListen(run: (command: Command) => void): void {
   document.addEventListener("keydown", (event) => {
     const target = event.target as HTMLElement | null;
-    if (target?.closest("input[type=text], input[type=search], input[type=number], textarea, select") || event.ctrlKey || event.metaKey || event.altKey) {
+    const ownKeys = "input[type=text], input[type=search], input[type=number], textarea, select, [role=dialog]";
+    if (target?.closest(ownKeys) || event.ctrlKey || event.metaKey || event.altKey) {
       return;
     }
     const command = byKey.get(event.key.length === 1 ? event.key.toLowerCase() : event.key) ?? byKey.get(event.key);
