@@ -19,6 +19,7 @@ SCREENSHOTS = ARTIFACTS / "browser"
 PASSWORD = "secret-pass-123"
 PHANTOM_SLICES = 60
 PHANTOM_SIZE = 256
+WANG = Patient(name="Wang^Xiaoming=王小明", patient_id="P-1001", birth_date="19700101", sex="M")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -37,8 +38,7 @@ def radiologist(transactional_db, org_alpha: Organization) -> User:  # type: ign
 @pytest.fixture
 def ct_study(ingest, org_alpha: Organization) -> str:  # type: ignore[no-untyped-def]
     """A synthetic head CT (60 axial slices of 256², 0.859 mm pixels) for 王小明; its Study Instance UID."""
-    patient = Patient(name="Wang^Xiaoming=王小明", patient_id="P-1001", birth_date="19700101", sex="M")
-    stored = ingest(org_alpha, *ct_series(patient, slices=PHANTOM_SLICES, size=PHANTOM_SIZE, accession="ACC-CT-1"))
+    stored = ingest(org_alpha, *ct_series(WANG, slices=PHANTOM_SLICES, size=PHANTOM_SIZE, accession="ACC-CT-1"))
     return stored[0].study_instance_uid
 
 

@@ -44,6 +44,12 @@ class Canvas:
         top, left = (height - side) // 2, (width - side) // 2
         return self.grey[top : top + side, left : left + side]
 
+    @property
+    def head_extent(self) -> tuple[int, int]:
+        """Rows and columns the phantom's head (grey level above 100: bone, and brain in its window) spans."""
+        rows, columns = np.nonzero(self.grey > 100)
+        return (int(np.ptp(rows)) + 1, int(np.ptp(columns)) + 1) if rows.size else (0, 0)
+
     def page_point(self, column: float, row: float) -> tuple[float, float]:
         """The page coordinates (CSS pixels) of a canvas pixel position."""
         return self.left + column * self.scale_x, self.top + row * self.scale_y

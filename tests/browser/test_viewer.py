@@ -63,12 +63,6 @@ def test_scroll_window_level_and_invert_change_the_pixels(page, live_url, radiol
     expect(page.locator(".overlay-br")).to_contain_text("Inverted")
 
 
-def _head_extent(canvas) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    """Rows and columns the bright skull spans on the canvas."""
-    rows, columns = np.nonzero(canvas.grey > 100)
-    return (int(np.ptp(rows)) + 1, int(np.ptp(columns)) + 1) if rows.size else (0, 0)
-
-
 def test_rotate_zoom_and_reset_move_the_pixels(page, live_url, radiologist, ct_study):  # type: ignore[no-untyped-def]
     """The head phantom is taller than wide: rotated a quarter turn it is wider than tall; zoomed in, it
     covers more of the canvas; fitted, it is whole again and still rotated; reset, it is drawn as it was."""
@@ -76,17 +70,17 @@ def test_rotate_zoom_and_reset_move_the_pixels(page, live_url, radiologist, ct_s
     first = canvas_until(page, lambda canvas: canvas.grey.max() < 30)
     go_to_middle_slice(page)
     upright = canvas_until(page, lambda canvas: canvas.mean > first.mean + 10)
-    height, width = _head_extent(upright)
+    height, width = upright.head_extent
     assert height > width * 1.1, (height, width)
 
     page.keyboard.press("t")
-    rotated = canvas_until(page, lambda canvas: _head_extent(canvas)[1] > _head_extent(canvas)[0] * 1.1)
+    rotated = canvas_until(page, lambda canvas: canvas.head_extent[1] > canvas.head_extent[0] * 1.1)
     rotated.save(screenshot_path("viewer-rotated"))
-    assert abs(_head_extent(rotated)[1] - height) <= 0.05 * height
+    assert abs(rotated.head_extent[1] - height) <= 0.05 * height
 
     # Zoomed in while rotated, then fitted: the whole head again, still on its side.
     zoom_in(page)
-    canvas_until(page, lambda canvas: _head_extent(canvas)[1] > _head_extent(rotated)[1] * 1.2)
+    canvas_until(page, lambda canvas: canvas.head_extent[1] > rotated.head_extent[1] * 1.2)
     page.keyboard.press("f")
     canvas_until(page, lambda canvas: float(np.abs(canvas.grey - rotated.grey).mean()) < 1)
 

@@ -10,22 +10,15 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from pacs.models import Instance, User
-from pacs.synthetic import Patient, ct_series
-from tests.browser.conftest import PASSWORD, PHANTOM_SIZE, PHANTOM_SLICES, screenshot_path
+from pacs.synthetic import ct_series
+from tests.browser.conftest import PASSWORD, PHANTOM_SIZE, PHANTOM_SLICES, WANG, screenshot_path
 from tests.browser.pixels import Canvas, canvas_read, canvas_until
 from tests.browser.test_viewer_reading import coronal_reformat
-from tests.browser.viewer_page import MIDDLE, go_to_middle_slice, login, open_viewer, viewer_ready
+from tests.browser.viewer_page import MIDDLE, go_to_middle_slice, go_to_slice, login, open_viewer, viewer_ready
 from tests.conftest import wait_until
 from viewer import services
 
 pytestmark = pytest.mark.live
-WANG = Patient(name="Wang^Xiaoming=王小明", patient_id="P-1001", birth_date="19700101", sex="M")
-
-
-def head_extent(canvas: Canvas) -> tuple[int, int]:
-    """Rows and columns the head (skull and brain, bright in the brain window) spans on the canvas."""
-    rows, columns = np.nonzero(canvas.grey > 100)
-    return (int(np.ptp(rows)) + 1, int(np.ptp(columns)) + 1) if rows.size else (0, 0)
 
 
 def boxes(page: Page) -> dict[str, dict[str, float]]:
@@ -45,7 +38,7 @@ def head_drawn_whole_and_centred(page: Page) -> Canvas:
     height, width = canvas.grey.shape
     assert (columns.min() + columns.max()) / 2 == pytest.approx(width / 2, abs=3)
     assert (rows.min() + rows.max()) / 2 == pytest.approx(height / 2, abs=3)
-    rows_spanned, columns_spanned = head_extent(canvas)
+    rows_spanned, columns_spanned = canvas.head_extent
     assert rows_spanned / columns_spanned == pytest.approx(0.9 / 0.72, rel=0.03)
     return canvas
 
@@ -100,10 +93,7 @@ def cell_scroll_to(page: Page, index: int, number: int, total: int) -> Canvas:
     page.locator(f'.viewport-element[data-viewport-index="{index}"]').click(
         position={"x": 20, "y": 20}, button="middle"
     )
-    page.keyboard.press("Home")
-    for _ in range(number - 1):
-        page.keyboard.press("ArrowDown")
-    expect(cell(page, index).locator(".overlay-bl")).to_contain_text(f"Image: {number} / {total}")
+    go_to_slice(page, number, total, viewport=index)
     return canvas_until(page, lambda canvas: canvas.grey.max() > 100, index=index)
 
 
@@ -126,9 +116,9 @@ def test_series_hang_in_order_and_drop_into_any_viewport(page, live_url, radiolo
     # A viewport with no series shows no scrollbar.
     expect(cell(page, 2).locator(".stack-scrollbar")).to_be_hidden()
     # The axial head is taller than wide, the coronal one wider than tall.
-    height, width = head_extent(cell_scroll_to(page, 0, MIDDLE + 1, PHANTOM_SLICES))
+    height, width = cell_scroll_to(page, 0, MIDDLE + 1, PHANTOM_SLICES).head_extent
     assert height > width * 1.1, (height, width)
-    height, width = head_extent(cell_scroll_to(page, 1, 15, 30))
+    height, width = cell_scroll_to(page, 1, 15, 30).head_extent
     assert width > height * 1.1, (height, width)
 
     # The coronal series dragged from its thumbnail onto the first viewport replaces the axial there.
@@ -136,7 +126,7 @@ def test_series_hang_in_order_and_drop_into_any_viewport(page, live_url, radiolo
     expect(cell(page, 0).locator(".overlay-tr")).to_contain_text("Coronal reformat")
     expect(cell(page, 0).locator(".overlay-bl")).to_contain_text(" / 30")
     dropped = cell_scroll_to(page, 0, 15, 30)
-    height, width = head_extent(dropped)
+    height, width = dropped.head_extent
     assert width > height * 1.1, (height, width)
     assert np.abs(dropped.grey - canvas_read(page, 1).grey).mean() < 1, "the same coronal slice as beside it"
 
@@ -144,7 +134,7 @@ def test_series_hang_in_order_and_drop_into_any_viewport(page, live_url, radiolo
     expect(cell(page, 3).locator(".overlay-bl")).to_have_text("")
     page.locator(".series-card").nth(0).drag_to(cell(page, 3))
     expect(cell(page, 3).locator(".overlay-bl")).to_contain_text(f" / {PHANTOM_SLICES}")
-    height, width = head_extent(cell_scroll_to(page, 3, MIDDLE + 1, PHANTOM_SLICES))
+    height, width = cell_scroll_to(page, 3, MIDDLE + 1, PHANTOM_SLICES).head_extent
     assert height > width * 1.1, (height, width)
     page.screenshot(path=str(screenshot_path("viewer-series-dropped")))
 
@@ -152,7 +142,7 @@ def test_series_hang_in_order_and_drop_into_any_viewport(page, live_url, radiolo
     page.select_option("select.layouts", label="3×3")
     expect(page.locator(".viewport-cell")).to_have_count(9)
     expect(cell(page, 0).locator(".overlay-bl")).to_contain_text("Image: 15 / 30")
-    height, width = head_extent(canvas_until(page, lambda canvas: canvas.grey.max() > 100, index=0))
+    height, width = canvas_until(page, lambda canvas: canvas.grey.max() > 100, index=0).head_extent
     assert width > height * 1.1, (height, width)
 
 

@@ -18,13 +18,12 @@ from playwright.sync_api import Page, expect
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, XRayAngiographicImageStorage, generate_uid
 
-from pacs.synthetic import Patient, ct_series
-from tests.browser.conftest import PHANTOM_SIZE, PHANTOM_SLICES, screenshot_path
+from pacs.synthetic import ct_series
+from tests.browser.conftest import PHANTOM_SIZE, PHANTOM_SLICES, WANG, screenshot_path
 from tests.browser.pixels import canvas_read, canvas_until, viewport_shot
 from tests.browser.viewer_page import login, zoom_in
 
 pytestmark = pytest.mark.live
-WANG = Patient(name="Wang^Xiaoming=王小明", patient_id="P-1001", birth_date="19700101", sex="M")
 CINE_FRAMES = 12
 
 

@@ -16,9 +16,8 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from pacs.synthetic import mr_series
-from tests.browser.conftest import PHANTOM_SIZE, PHANTOM_SLICES, screenshot_path
+from tests.browser.conftest import PHANTOM_SIZE, PHANTOM_SLICES, WANG, screenshot_path
 from tests.browser.pixels import Canvas, canvas_read, canvas_until
-from tests.browser.test_viewer_reading import WANG
 from tests.browser.viewer_page import MIDDLE, drag, go_to_middle_slice, go_to_slice, open_viewer, zoom_in
 from tests.conftest import wait_until
 from viewer.models import Measurement
@@ -337,8 +336,7 @@ def test_window_presets_for_ct_and_from_the_image_itself(page, live_url, radiolo
     page.goto(f"{live_url}/viewer?StudyInstanceUIDs={mr}")
     expect(page.locator("#viewer-app")).to_have_attribute("data-state", "ready", timeout=30_000)
     expect(presets.filter(has_not_text="Window presets")).to_have_text(["W 2000 L 1000 (2000/1000)"])
-    page.keyboard.press("PageDown")  # the first slice is below the brain
-    expect(page.locator(".overlay-bl")).to_contain_text("Image: 11 / 20")
+    go_to_slice(page, 11, total=20)  # the first slice is below the brain
     stored = canvas_until(page, lambda canvas: canvas.grey.max() > 50)
     page.keyboard.press("w")
     origin = stored.page_point(stored.grey.shape[1] / 2, stored.grey.shape[0] / 2)

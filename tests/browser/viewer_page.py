@@ -32,14 +32,16 @@ def open_viewer(page: Page, live_url: str, study_uid: str) -> None:
     viewer_ready(page)
 
 
-def go_to_slice(page: Page, number: int) -> None:
-    """Show slice ``number`` (1-based) of the active viewport, by the keyboard."""
+def go_to_slice(page: Page, number: int, total: int = PHANTOM_SLICES, viewport: int = 0) -> None:
+    """Show slice ``number`` (1-based) of the active viewport, by the keyboard; ``viewport`` (which must
+    be the active one) then reads it in its overlay."""
     page.keyboard.press("Home")
     for _ in range((number - 1) // 10):
         page.keyboard.press("PageDown")
     for _ in range((number - 1) % 10):
         page.keyboard.press("ArrowDown")
-    expect(page.locator(".overlay-bl").first).to_contain_text(f"{number} / {PHANTOM_SLICES}")
+    overlay = page.locator(".viewport-cell").nth(viewport).locator(".overlay-bl")
+    expect(overlay).to_contain_text(f"Image: {number} / {total}")
 
 
 def go_to_middle_slice(page: Page) -> None:
